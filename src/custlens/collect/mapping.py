@@ -1,0 +1,278 @@
+"""From a source's columns to canonical fields: which column, how to parse, what is wrong.
+
+Every canonical field gets a SQL expression over the source's text value. A row whose
+required field is missing, or whose non-empty value does not parse, is rejected with
+the field, the value and the reason; the rest of the file still loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from custlens.errors import CustlensError
+from custlens.schema import BEHAVIORS, ORDER_STATUSES, TableSpec
+
+# Headers that shop exports (Taobao/Tmall, JD, Youzan) and common CSVs use for each field.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "event_id": ("id", "事件ID", "日志ID"),
+    "user_id": ("userid", "user", "customer_id", "customerid", "用户ID", "用户id", "会员ID",
+                "买家ID", "买家会员名", "客户ID", "客户编号"),
+    "item_id": ("itemid", "sku", "sku_id", "product_id", "stockcode", "商品ID", "商品id",
+                "商品编号", "宝贝ID"),
+    "category_id": ("categoryid", "category", "类目ID", "类目", "品类"),
+    "behavior": ("behavior_type", "action", "event", "event_type", "行为", "行为类型"),
+    "ts": ("timestamp", "time", "event_time", "datetime", "时间", "行为时间"),
+    "channel": ("source", "utm_source", "渠道", "来源", "流量来源"),
+    "ad_campaign": ("campaign", "utm_campaign", "广告计划", "推广计划"),
+    "session_id": ("session", "会话ID"),
+    "shop_id": ("shop", "store_id", "店铺ID"),
+    "order_id": ("orderid", "invoiceno", "invoice", "订单号", "订单编号", "主订单编号"),
+    "order_ts": ("order_time", "created_at", "invoicedate", "下单时间", "订单创建时间",
+                 "付款时间", "支付时间"),
+    "status": ("order_status", "订单状态", "交易状态"),
+    "amount": ("total", "payment", "order_amount", "实付金额", "买家实际支付金额", "订单金额",
+               "支付金额", "实收款"),
+    "qty": ("quantity", "数量", "购买数量", "宝贝数量"),
+    "price": ("unitprice", "unit_price", "单价", "价格", "商品价格"),
+    "register_ts": ("registered_at", "signup_time", "注册时间"),
+    "birthday": ("birth_date", "dob", "生日", "出生日期"),
+    "member_level": ("level", "vip_level", "会员等级"),
+    "phone": ("mobile", "tel", "手机", "手机号", "手机号码", "联系电话"),
+    "email": ("mail", "邮箱", "电子邮箱"),
+    "address": ("addr", "地址", "收货地址"),
+    "title": ("name", "description", "商品名称", "标题", "宝贝标题"),
+    "is_daily_use": ("daily_use", "日用品"),
+    "date": ("day", "日期"),
+    "impressions": ("展现量", "曝光"),
+    "clicks": ("点击量", "点击"),
+    "cost": ("spend", "花费", "消耗"),
+    "source": ("来源系统",),
+    "source_id": ("来源ID",),
+    "birthday_is_lunar": ("is_lunar", "农历"),
+}
+
+DEFAULT_VALUES: dict[str, dict[str, str]] = {
+    "behavior": {
+        **{b: b for b in BEHAVIORS}, "1": "pv", "2": "fav", "3": "cart", "4": "buy",
+        "view": "pv", "click": "pv", "favorite": "fav", "favourite": "fav", "collect": "fav",
+        "add_to_cart": "cart", "purchase": "buy", "order": "buy",
+        "浏览": "pv", "点击": "pv", "收藏": "fav", "加购": "cart", "加入购物车": "cart",
+        "购买": "buy", "下单": "buy",
+    },
+    "status": {
+        **{s: s for s in ORDER_STATUSES}, "success": "paid", "completed": "paid",
+        "refund": "refunded", "canceled": "cancelled", "closed": "cancelled",
+        "交易成功": "paid", "已付款": "paid", "已完成": "paid", "买家已付款": "paid",
+        "卖家已发货": "paid", "已发货": "paid", "退款中": "refunded", "已退款": "refunded",
+        "退款成功": "refunded", "交易关闭": "cancelled", "已取消": "cancelled",
+    },
+}
+
+TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M", "%Y%m%d %H:%M:%S", "%Y%m%d%H%M%S", "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M", "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日",
+)
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
+MONEY_NOISE = r"[¥￥$€£,\s]|元|RMB|CNY|USD|GBP|EUR"
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _norm(name: str) -> str:
+    return name.strip().lstrip("\ufeff").lower().replace(" ", "").replace("_", "")
+
+
+def parse_pairs(text: str | None, what: str) -> list[tuple[str, str]]:
+    """'a=b,c=d' → [(a, b), (c, d)] with a clear error for a malformed pair."""
+    out = []
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise CustlensError(f"{what}: expected field=value, got {part!r}")
+        key, value = part.split("=", 1)
+        out.append((key.strip(), value.strip()))
+    return out
+
+
+def parse_values(text: str | None) -> dict[str, dict[str, str]]:
+    """'status=交易成功:paid,status=交易关闭:cancelled' → {status: {交易成功: paid, …}}."""
+    out: dict[str, dict[str, str]] = {}
+    for fld, pair in parse_pairs(text, "--value"):
+        if ":" not in pair:
+            raise CustlensError(f"--value {fld}={pair}: expected raw:canonical")
+        raw, canonical = pair.rsplit(":", 1)
+        out.setdefault(fld, {})[raw] = canonical
+    return out
+
+
+@dataclass
+class FieldPlan:
+    name: str
+    column: str | None  # source column, None when the source lacks it
+    kind: str
+    required: bool
+
+
+@dataclass
+class Mapping:
+    """Which source column feeds which canonical field, and how values are read."""
+
+    spec: TableSpec
+    columns: list[str]
+    explicit: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    tz: str = "Asia/Shanghai"
+    time_format: str | None = None  # "epoch", "epoch_ms" or a strptime format
+    constants: dict[str, str] = field(default_factory=dict)  # field → fixed value
+    types: dict[str, str] = field(default_factory=dict)  # source column → SQL type
+
+    def plan(self) -> list[FieldPlan]:
+        by_norm = {_norm(c): c for c in self.columns}
+        for fld, col in self.explicit.items():
+            if fld not in self.spec.fields:
+                raise CustlensError(
+                    f"--map {fld}={col}: {self.spec.name} has no field {fld!r}",
+                    hint=f"fields: {', '.join(self.spec.fields)}",
+                )
+            if col not in self.columns:
+                raise CustlensError(
+                    f"--map {fld}={col}: the source has no column {col!r}",
+                    hint=f"its columns: {', '.join(self.columns)}",
+                )
+        plans = []
+        for f in self.spec.schema:
+            col = self.explicit.get(f.name)
+            if col is None:
+                for cand in (f.name, *SYNONYMS.get(f.name, ())):
+                    if _norm(cand) in by_norm:
+                        col = by_norm[_norm(cand)]
+                        break
+            plans.append(FieldPlan(f.name, col, _kind(f), f.name in self.spec.required))
+        missing = [p.name for p in plans if p.required and p.column is None
+                   and p.name not in self.constants]
+        if missing:
+            raise CustlensError(
+                f"{self.spec.name}: no column for required field(s) {', '.join(missing)}",
+                hint=f"the source's columns are {', '.join(self.columns)}; "
+                f"name them with --map {missing[0]}=COLUMN",
+            )
+        return plans
+
+    # ---- expressions ---------------------------------------------------------------
+    def raw_expr(self, p: FieldPlan) -> str:
+        if p.name in self.constants:
+            return _q(self.constants[p.name])
+        if p.column is None:
+            return "CAST(NULL AS VARCHAR)"
+        return f"NULLIF(trim(CAST({_ident(p.column)} AS VARCHAR)), '')"
+
+    def parse_expr(self, p: FieldPlan, raw: str) -> str:
+        native = self._native_expr(p)
+        if native is not None:
+            return native
+        if p.name in DEFAULT_VALUES or p.name in self.values:
+            table = {**DEFAULT_VALUES.get(p.name, {}), **self.values.get(p.name, {})}
+            lowered = {k.lower(): v for k, v in table.items()}
+            cases = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in lowered.items())
+            return f"(CASE lower({raw}) {cases} END)"
+        if p.kind == "text":
+            if p.name.endswith("_id") or p.name == "user_id":
+                return f"regexp_replace({raw}, '^(-?[0-9]+)\\.0+$', '\\1')"
+            return raw
+        if p.kind == "number":
+            return f"TRY_CAST(regexp_replace({raw}, {_q(MONEY_NOISE)}, '', 'g') AS DOUBLE)"
+        if p.kind == "integer":
+            return f"TRY_CAST(TRY_CAST(replace({raw}, ',', '') AS DOUBLE) AS BIGINT)"
+        if p.kind == "bool":
+            return (f"(CASE WHEN lower({raw}) IN ('1','true','yes','y','是','t') THEN true "
+                    f"WHEN lower({raw}) IN ('0','false','no','n','否','f') THEN false END)")
+        if p.kind == "date":
+            fmts = "[" + ", ".join(_q(f) for f in DATE_FORMATS) + "]"
+            return f"CAST(try_strptime(regexp_replace({raw}, '^农历', ''), {fmts}) AS DATE)"
+        if p.kind == "time":
+            return self._time_expr(raw)
+        raise AssertionError(p.kind)
+
+    def _native_expr(self, p: FieldPlan) -> str | None:
+        """A typed source column (Parquet) is used as it is, without a text round trip."""
+        source_type = self.types.get(p.column or "", "VARCHAR").upper()
+        col = _ident(p.column or "")
+        if p.kind == "time" and source_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            return col
+        if p.kind == "time" and source_type.startswith("TIMESTAMP"):
+            return f"timezone({_q(self.tz)}, {col})"
+        if p.kind == "date" and source_type == "DATE":
+            return col
+        numeric = source_type in {"DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT",
+                                  "HUGEINT", "UBIGINT", "UINTEGER"} or source_type.startswith("DECIMAL")
+        if p.kind == "number" and numeric:
+            return f"CAST({col} AS DOUBLE)"
+        if p.kind == "bool" and source_type == "BOOLEAN":
+            return col
+        if p.kind == "text" and source_type == "VARCHAR" and p.name not in DEFAULT_VALUES \
+                and p.name not in self.values and not p.name.endswith("_id"):
+            return f"NULLIF(trim({col}), '')"
+        return None
+
+    def _time_expr(self, raw: str) -> str:
+        tz = _q(self.tz)
+        if self.time_format == "epoch":
+            return f"to_timestamp(TRY_CAST({raw} AS BIGINT))"
+        if self.time_format == "epoch_ms":
+            return f"make_timestamp(TRY_CAST({raw} AS BIGINT) * 1000)::TIMESTAMPTZ"
+        if self.time_format:
+            return f"timezone({tz}, try_strptime({raw}, {_q(self.time_format)}))"
+        fmts = "[" + ", ".join(_q(f) for f in TIME_FORMATS) + "]"
+        return (
+            f"(CASE WHEN regexp_full_match({raw}, '[0-9]{{10}}') "
+            f"THEN to_timestamp(TRY_CAST({raw} AS BIGINT)) "
+            f"WHEN regexp_full_match({raw}, '[0-9]{{13}}') "
+            f"THEN make_timestamp(TRY_CAST({raw} AS BIGINT) * 1000)::TIMESTAMPTZ "
+            f"WHEN regexp_matches({raw}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
+            f"THEN TRY_CAST({raw} AS TIMESTAMPTZ) "
+            f"ELSE timezone({tz}, try_strptime({raw}, {fmts})) END)"
+        )
+
+    def reason_expr(self, p: FieldPlan, raw: str, parsed: str) -> str:
+        """The first problem of this field, or NULL."""
+        checks = []
+        if p.required:
+            checks.append(f"WHEN {raw} IS NULL THEN 'missing'")
+        checks.append(f"WHEN contains({raw}, chr(65533)) THEN 'not valid text in the file''s encoding'")
+        allowed = None
+        if p.name in DEFAULT_VALUES or p.name in self.values:
+            allowed = sorted(set({**DEFAULT_VALUES.get(p.name, {}), **self.values.get(p.name, {})}.values()))
+            checks.append(
+                f"WHEN {raw} IS NOT NULL AND {parsed} IS NULL "
+                f"THEN 'unknown value (expected one of {', '.join(allowed)}; map others with --value {p.name}=RAW:CANONICAL)'"
+            )
+        else:
+            what = {"number": "a number", "integer": "a whole number", "time": "a date-time",
+                    "date": "a date", "bool": "true/false", "text": "text"}[p.kind]
+            checks.append(f"WHEN {raw} IS NOT NULL AND {parsed} IS NULL THEN 'not {what}'")
+        return f"(CASE {' '.join(checks)} END)"
+
+
+def _kind(f: pa.Field) -> str:
+    t = f.type
+    if pa.types.is_timestamp(t):
+        return "time"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return "text"

@@ -1,0 +1,208 @@
+"""Open a source file as a DuckDB view `src`: every column as text, plus `_line`.
+
+`_line` is the line number a person would look up (header = line 1 for CSV and XLSX,
+the first line for JSON lines). CSV lines DuckDB cannot split are reported with their
+own line numbers; the good lines keep theirs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from custlens.errors import CustlensError
+
+CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
+JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+
+
+@dataclass
+class Source:
+    """What was opened: its columns and the records that could not even be split."""
+
+    columns: list[str]
+    broken: list[dict] = field(default_factory=list)  # {_line, reason, raw}
+    csv: bool = False  # CSV: split errors are only known after a scan
+    types: dict[str, str] = field(default_factory=dict)  # typed sources (Parquet)
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when it decodes, else GB18030 (a superset of GBK)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def _transcode(path: Path, encoding: str, dest: Path) -> Path:
+    """Re-encode to UTF-8 in chunks; undecodable bytes become U+FFFD and are rejected later."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise CustlensError(f"unknown encoding {encoding!r}") from exc
+    with open(path, encoding=encoding, errors="replace", newline="") as src, \
+            open(dest, "w", encoding="utf-8", newline="") as out:
+        while chunk := src.read(1 << 22):
+            out.write(chunk)
+    return dest
+
+
+def open_source(
+    con: duckdb.DuckDBPyConnection, path: Path, staging: Path, *,
+    encoding: str | None = None, sep: str | None = None, header: bool = True,
+    names: list[str] | None = None, sheet: str | None = None,
+) -> Source:
+    if not path.exists():
+        raise CustlensError(f"file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"}:
+        return _open_xlsx(con, path, sheet)
+    if suffix == ".parquet":
+        return _open_parquet(con, path)
+    if suffix in JSON_SUFFIXES:
+        return _open_jsonl(con, path, encoding)
+    if suffix in CSV_SUFFIXES or suffix == "":
+        return _open_csv(con, path, staging, encoding, sep, header, names)
+    raise CustlensError(
+        f"{path}: unknown file type {suffix!r}",
+        hint="custlens reads CSV (.csv/.tsv/.txt), XLSX, Parquet and JSON lines (.jsonl)",
+    )
+
+
+def _open_csv(con, path, staging, encoding, sep, header, names) -> Source:
+    encoding = (encoding or detect_encoding(path)).lower().replace("_", "-")
+    if encoding not in {"utf-8", "utf8", "utf-8-sig"}:
+        path = _transcode(path, encoding, staging / "source-utf8.csv")
+    opts = ["all_varchar = true", f"header = {str(header).lower()}", "store_rejects = true",
+            "rejects_table = 'src_rejects'", "rejects_scan = 'src_reject_scans'"]
+    if sep:
+        opts.append(f"delim = '{sep}'")
+    if names:
+        opts.append("names = [" + ", ".join(f"'{n}'" for n in names) + "]")
+    reader = f"read_csv('{path}', {', '.join(opts)})"
+    first = 2 if header else 1
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW src_scan AS SELECT * FROM {reader} LIMIT 0")
+        columns = [r[0] for r in con.execute("DESCRIBE src_scan").fetchall()]
+    except duckdb.Error as exc:
+        raise CustlensError(f"{path}: cannot read as CSV: {exc}") from exc
+    numbered = f"SELECT row_number() OVER () + {first - 1} AS _rn, * FROM {reader}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW src_numbered AS {numbered}")
+    con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT *, _rn AS _line FROM src_numbered")
+    return Source([c for c in columns if c not in {"_rn", "_line"}], [], csv=True)
+
+
+def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Lines the last CSV scan could not split (known only after a scan)."""
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT line, error_message, csv_line FROM src_rejects ORDER BY line").fetchall()
+    except duckdb.Error:
+        return []
+    return [{"_line": int(line), "reason": f"cannot split the line: {err}", "raw": raw}
+            for line, err, raw in rows]
+
+
+def renumber_after_rejects(con: duckdb.DuckDBPyConnection, broken: list[dict]) -> None:
+    """Good row k lies after every rejected line before it: shift its number by those."""
+    con.register("src_bad_lines", pa.table({"bad_line": [b["_line"] for b in broken]}))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE src_gaps AS SELECT good_before, max(skipped) AS skipped "
+        "FROM (SELECT bad_line - row_number() OVER (ORDER BY bad_line) AS good_before, "
+        "row_number() OVER (ORDER BY bad_line) AS skipped FROM src_bad_lines) GROUP BY 1")
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW src AS SELECT s.*, s._rn + COALESCE(g.skipped, 0) AS _line "
+        "FROM src_numbered s ASOF LEFT JOIN src_gaps g ON s._rn > g.good_before")
+
+
+def _cell(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _open_xlsx(con, path: Path, sheet: str | None) -> Source:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise CustlensError(f"{path}: cannot open as XLSX: {exc}") from exc
+    ws = book[sheet] if sheet else book.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    header = [str(h).strip() if h is not None else f"column{i + 1}" for i, h in enumerate(next(rows, []))]
+    cols: list[list[str | None]] = [[] for _ in header]
+    lines: list[int] = []
+    for n, row in enumerate(rows, start=2):
+        if all(v is None for v in row):
+            continue
+        lines.append(n)
+        for i in range(len(header)):
+            cols[i].append(_cell(row[i]) if i < len(row) else None)
+    book.close()
+    table = pa.table({"_line": pa.array(lines, pa.int64()),
+                      **{h: pa.array(c, pa.string()) for h, c in zip(header, cols, strict=True)}})
+    con.register("src_arrow", table)
+    con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM src_arrow")
+    return Source(header)
+
+
+def _open_parquet(con, path: Path) -> Source:
+    con.execute(f"CREATE OR REPLACE TEMP VIEW src AS SELECT file_row_number + 1 AS _line, "
+                f"* EXCLUDE (file_row_number) FROM read_parquet('{path}', file_row_number = true)")
+    described = [(r[0], r[1]) for r in con.execute("DESCRIBE src").fetchall() if r[0] != "_line"]
+    return Source([c for c, _ in described], types=dict(described))
+
+
+def _flatten(obj: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _open_jsonl(con, path: Path, encoding: str | None) -> Source:
+    records: list[dict[str, object]] = []
+    broken: list[dict] = []
+    with open(path, encoding=encoding or "utf-8-sig", errors="replace") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                broken.append({"_line": n, "reason": f"not valid JSON: {exc.msg}", "raw": line.rstrip("\n")})
+                continue
+            if not isinstance(obj, dict):
+                broken.append({"_line": n, "reason": "not a JSON object", "raw": line.rstrip("\n")})
+                continue
+            flat = _flatten(obj)
+            flat["_line"] = n
+            records.append(flat)
+    columns = list(dict.fromkeys(k for r in records for k in r if k != "_line"))
+    data = {"_line": pa.array([r["_line"] for r in records], pa.int64())}
+    for c in columns:
+        data[c] = pa.array([_cell(r.get(c)) if not isinstance(r.get(c), list | dict)
+                            else json.dumps(r.get(c), ensure_ascii=False) for r in records], pa.string())
+    con.register("src_arrow", pa.table(data))
+    con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM src_arrow")
+    return Source(columns, broken)

@@ -1,0 +1,200 @@
+"""Settings: defaults < lake presets < custlens.toml < CUSTLENS_* environment < flags.
+
+Config lives in ./custlens.toml (or --config / CUSTLENS_CONFIG); every key can be set
+by CUSTLENS_<SECTION>__<KEY> (top-level keys: CUSTLENS_<KEY>).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from custlens.errors import CustlensError
+
+DEFAULTS: dict[str, Any] = {
+    "lake": "lake",
+    "engine": "duckdb",
+    "lang": "zh",
+    "shop": {
+        "timezone": "Asia/Shanghai",
+        "currency": "CNY",
+        # "orders": real order rows; "events": each `buy` event is an order and
+        # M counts items (Taobao UserBehavior has no prices).
+        "orders_from": "orders",
+    },
+    "segment": {
+        "mode": "kmeans",  # or "rules"
+        "k": 0,  # 0: choose 2..8 by silhouette
+        "seed": 42,
+        "sample_size": 200_000,
+        "silhouette_size": 5_000,
+    },
+    "classes": {
+        # core = F >= 2 and M >= spend_threshold; "median" means the buyers' median M.
+        "spend_threshold": "median",
+        "lapse_days": 90,
+    },
+    "calendar": {
+        "promo_days": [],  # extra "MM-DD" days; 1-1 … 10-10 are always promo days
+        "campaigns": [],  # [{name, peak: "MM-DD", warmup: ["MM-DD", "MM-DD"]}]
+    },
+}
+
+ENV_PREFIX = "CUSTLENS_"
+PRESET_FILE = "_ops/shop.json"
+
+
+@dataclass
+class Settings:
+    """Resolved settings plus where the lake is."""
+
+    data: dict[str, Any]
+    explicit: set[str] = field(default_factory=set)
+
+    def get(self, dotted: str) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            node = node[part]
+        return node
+
+    @property
+    def lake(self) -> Path:
+        return Path(self.data["lake"])
+
+    @property
+    def tz(self) -> str:
+        return str(self.get("shop.timezone"))
+
+    @property
+    def lang(self) -> str:
+        return str(self.data["lang"])
+
+    def with_overrides(self, **dotted: Any) -> Settings:
+        data = copy.deepcopy(self.data)
+        for key, value in dotted.items():
+            if value is not None:
+                _set(data, key.replace("__", "."), value)
+        return Settings(data, self.explicit | {k.replace("__", ".") for k in dotted})
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def _coerce(raw: str, like: Any) -> Any:
+    if isinstance(like, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(like, int) and not isinstance(like, bool):
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if isinstance(like, float):
+        return float(raw)
+    if isinstance(like, list):
+        return json.loads(raw) if raw.startswith("[") else [p for p in raw.split(",") if p]
+    return raw
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    known = _flatten(DEFAULTS)
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "CUSTLENS_CONFIG":
+            continue
+        dotted = name[len(ENV_PREFIX):].lower().replace("__", ".")
+        if dotted in known:
+            out[dotted] = _coerce(raw, known[dotted])
+    return out
+
+
+def load_settings(
+    config: Path | None = None,
+    lake: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Resolve settings for one command run."""
+    environ = dict(os.environ if environ is None else environ)
+    data = copy.deepcopy(DEFAULTS)
+    explicit: set[str] = set()
+    path = config or (Path(environ["CUSTLENS_CONFIG"]) if environ.get("CUSTLENS_CONFIG") else None)
+    if path is None and Path("custlens.toml").exists():
+        path = Path("custlens.toml")
+    if path is not None:
+        if not path.exists():
+            raise CustlensError(f"config file not found: {path}")
+        try:
+            parsed = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise CustlensError(f"{path}: not valid TOML: {exc}") from exc
+        for dotted, value in _flatten(parsed).items():
+            _set(data, dotted, value)
+            explicit.add(dotted)
+    for dotted, value in _env_overrides(environ).items():
+        _set(data, dotted, value)
+        explicit.add(dotted)
+    if lake is not None:
+        data["lake"] = str(lake)
+        explicit.add("lake")
+    settings = Settings(data, explicit)
+    _apply_lake_presets(settings)
+    _validate(settings)
+    return settings
+
+
+def _apply_lake_presets(settings: Settings) -> None:
+    """A preset importer (Online Retail, Taobao) records its shop settings in the lake."""
+    preset = settings.lake / PRESET_FILE
+    if not preset.exists():
+        return
+    for dotted, value in _flatten({"shop": json.loads(preset.read_text())}).items():
+        if dotted not in settings.explicit:
+            _set(settings.data, dotted, value)
+
+
+def _validate(settings: Settings) -> None:
+    if settings.data["engine"] not in {"duckdb", "spark"}:
+        raise CustlensError(f"engine must be duckdb or spark, not {settings.data['engine']!r}")
+    if settings.lang not in {"zh", "en"}:
+        raise CustlensError(f"lang must be zh or en, not {settings.lang!r}")
+    if settings.get("segment.mode") not in {"kmeans", "rules"}:
+        raise CustlensError(f"segment.mode must be kmeans or rules, not {settings.get('segment.mode')!r}")
+    if settings.get("shop.orders_from") not in {"orders", "events"}:
+        raise CustlensError("shop.orders_from must be 'orders' or 'events'")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(settings.tz)
+    except Exception as exc:
+        raise CustlensError(f"shop.timezone: unknown time zone {settings.tz!r}") from exc
+
+
+def record_shop_preset(lake: Path, shop: dict[str, Any]) -> None:
+    """Remember a dataset preset's shop settings (time zone, currency, order source)."""
+    path = lake / PRESET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current.update(shop)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(current, ensure_ascii=False, indent=1))
+    os.replace(tmp, path)

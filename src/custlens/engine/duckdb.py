@@ -1,0 +1,131 @@
+"""The embedded default engine: DuckDB over the Parquet lake, no server."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from custlens import schema
+from custlens.errors import CustlensError
+from custlens.hub.lake import Lake
+
+
+def _sql_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(f"'{str(p)}'" for p in paths) + "]"
+
+
+def typed_empty(arrow_schema: pa.Schema) -> str:
+    cols = ", ".join(
+        f"CAST(NULL AS {schema.arrow_to_sql(f.type)}) AS {f.name}" for f in arrow_schema
+    )
+    return f"SELECT {cols} WHERE false"
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, lake: Lake, threads: int | None = None) -> None:
+        self.lake = lake
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET preserve_insertion_order = false")
+        tmp = lake.ops("tmp")
+        self.con.execute(f"SET temp_directory = '{tmp}'")
+        if limit := os.environ.get("CUSTLENS_DUCKDB_MEMORY"):
+            self.con.execute(f"SET memory_limit = '{limit}'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.refresh()
+
+    # ---- catalogue -----------------------------------------------------------------
+    def refresh(self) -> None:
+        for table in schema.TABLES:
+            self._register_ods(f"ods_{table}", self.lake.ods_files(table), schema.ods_schema(table))
+        self._register_ods("ods_rejected", self.lake.rejected_files(), schema.REJECTED, hive=False)
+        for table in self.lake.built_tables():
+            self._register_built(table)
+        self._register_batches()
+
+    def _register_ods(self, name: str, files: list[Path], arrow_schema: pa.Schema,
+                      hive: bool = True) -> None:
+        if not files:
+            body = typed_empty(arrow_schema)
+        else:
+            partitioned = hive and "dt" in arrow_schema.names
+            opts = ", hive_partitioning = true, hive_types = {'dt': 'DATE'}" if partitioned else ""
+            cols = ", ".join(arrow_schema.names)
+            body = f"SELECT {cols} FROM read_parquet({_sql_list(files)}, union_by_name = true{opts})"
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+
+    def _register_built(self, table: str) -> None:
+        meta = self.lake.current(table)
+        assert meta is not None
+        folder = self.lake.table_dir(table) / meta["version"]
+        columns = [(c, t) for c, t in meta["columns"]]
+        if meta["rows"] == 0:
+            cols = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in columns)
+            body = f"SELECT {cols} WHERE false"
+        else:
+            part = meta.get("partition_by")
+            opts = f", hive_partitioning = true, hive_types = {{'{part}': 'DATE'}}" if part else ""
+            names = ", ".join(c for c, _ in columns)
+            body = f"SELECT {names} FROM read_parquet('{folder}/**/*.parquet'{opts})"
+        self.con.execute(f"CREATE OR REPLACE VIEW {table} AS {body}")
+
+    def _register_batches(self) -> None:
+        rows = [
+            {"batch_id": b.batch_id, "table_name": b.table, "source": b.source,
+             "created": b.created, "rows": b.rows, "rejected": b.rejected,
+             "files": len(b.files), "options": json.dumps(b.options, ensure_ascii=False)}
+            for b in self.lake.batches()
+        ]
+        cols = ["batch_id", "table_name", "source", "created", "rows", "rejected", "files", "options"]
+        table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in cols})
+        self.register_arrow("ops_batches", table)
+
+    def tables(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY table_name"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # ---- running -------------------------------------------------------------------
+    def query(self, sql: str) -> pa.Table:
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise CustlensError(f"query failed: {exc}") from exc
+
+    def execute(self, sql: str, params: list | None = None) -> None:
+        self.con.execute(sql, params or [])
+
+    def write(self, sql: str, dest: Path, partition_by: str | None) -> int:
+        if partition_by:
+            target = f"'{dest}' (FORMAT parquet, PARTITION_BY ({partition_by}), OVERWRITE_OR_IGNORE)"
+        else:
+            target = f"'{dest / 'part-0.parquet'}' (FORMAT parquet)"
+        result = self.con.execute(f"COPY ({sql}) TO {target}").fetchone()
+        return int(result[0]) if result else 0
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        self.con.unregister(name) if name in self._registered else None
+        self.con.register(name, table)
+        self._registered.add(name)
+
+    @property
+    def _registered(self) -> set[str]:
+        if not hasattr(self, "_reg"):
+            self._reg: set[str] = set()
+        return self._reg
+
+    def write_arrow(self, table: pa.Table, dest: Path) -> int:
+        pq.write_table(table, dest / "part-0.parquet")
+        return table.num_rows
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,238 @@
+"""The Parquet lake: append-only ODS batches and versioned, atomically published tables.
+
+Layout (Hive-style `dt=YYYY-MM-DD` partitions, readable by any Parquet reader):
+
+    ods/<table>/dt=…/<batch>-<n>.parquet      one import batch's good records
+    ods/<table>/_rejected/<batch>.parquet      its rejected records, with reasons
+    <layer>/<table>/<version>/[dt=…/]*.parquet a built table (dwd, dim, dws, ads)
+    <layer>/<table>/_current.json              which version readers see
+    _ops/batches/<batch>.json                  a batch's manifest: its commit point
+
+A batch exists once its manifest is written; files of a batch without a manifest are
+debris of a crash and are removed. A table version is written to a temporary folder,
+renamed, then published by replacing `_current.json`, so a crash mid-build leaves the
+previous version readable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from custlens.errors import CustlensError
+
+LAYERS = ("ods", "dwd", "dim", "dws", "ads")
+KEEP_VERSIONS = 2
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write, fsync, rename: readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_fingerprint(path: Path) -> str:
+    """Content hash of a source file, so importing the same file twice is noticed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def layer_of(table: str) -> str:
+    layer = table.split("_", 1)[0]
+    if layer not in LAYERS:
+        raise CustlensError(f"table {table!r} is not in a known layer ({', '.join(LAYERS)})")
+    return layer
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One import: a manifest in _ops/batches."""
+
+    batch_id: str
+    table: str
+    source: str
+    fingerprint: str
+    created: str
+    rows: int
+    rejected: int
+    files: tuple[str, ...]
+    rejected_file: str | None
+    options: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Batch:
+        return cls(
+            data["batch_id"], data["table"], data["source"], data["fingerprint"],
+            data["created"], data["rows"], data["rejected"], tuple(data["files"]),
+            data.get("rejected_file"), data.get("options", {}),
+        )
+
+
+class Lake:
+    """Paths, batches and table versions of one lake folder."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).absolute()
+
+    # ---- paths ---------------------------------------------------------------------
+    def ops(self, *parts: str) -> Path:
+        return self.root.joinpath("_ops", *parts)
+
+    def table_dir(self, table: str) -> Path:
+        return self.root / layer_of(table) / table
+
+    def exists(self) -> bool:
+        return self.ops("batches").exists()
+
+    # ---- batches -------------------------------------------------------------------
+    def new_batch_id(self, table: str) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        return f"{table}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+    def staging(self, batch_id: str) -> Path:
+        path = self.ops("staging", batch_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def batches(self, table: str | None = None) -> list[Batch]:
+        folder = self.ops("batches")
+        if not folder.exists():
+            return []
+        out = [Batch.from_json(json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
+        out = [b for b in out if table is None or b.table == table]
+        return sorted(out, key=lambda b: (b.created, b.batch_id))
+
+    def find_batch(self, batch_id: str) -> Batch:
+        path = self.ops("batches", f"{batch_id}.json")
+        if not path.exists():
+            known = ", ".join(b.batch_id for b in self.batches()[-5:]) or "none"
+            raise CustlensError(f"no batch {batch_id!r} in {self.root}", hint=f"recent: {known}")
+        return Batch.from_json(json.loads(path.read_text()))
+
+    def batch_with_fingerprint(self, table: str, fingerprint: str) -> Batch | None:
+        return next((b for b in self.batches(table) if b.fingerprint == fingerprint), None)
+
+    def commit_batch(
+        self, batch_id: str, table: str, source: str, fingerprint: str,
+        staged: Path, rows: int, rejected: int, options: dict[str, Any],
+    ) -> Batch:
+        """Move staged files into ODS, then write the manifest (the commit point)."""
+        ods = self.root / "ods" / table
+        files: list[str] = []
+        rejected_file = None
+        for path in sorted(staged.rglob("*.parquet")):
+            rel = path.relative_to(staged)
+            if rel.parts[0] == "_rejected":
+                dest = ods / "_rejected" / f"{batch_id}.parquet"
+                rejected_file = str(dest.relative_to(self.root))
+            else:
+                dest = ods.joinpath(*rel.parts[:-1], f"{batch_id}-{len(files)}.parquet")
+                files.append(str(dest.relative_to(self.root)))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, dest)
+        batch = Batch(
+            batch_id, table, source, fingerprint,
+            datetime.now(UTC).isoformat(timespec="microseconds"), rows, rejected,
+            tuple(files), rejected_file, options,
+        )
+        atomic_write_text(self.ops("batches", f"{batch_id}.json"),
+                          json.dumps(batch.__dict__, ensure_ascii=False, indent=1))
+        shutil.rmtree(staged, ignore_errors=True)
+        return batch
+
+    def undo_batch(self, batch_id: str) -> Batch:
+        """Forget the manifest first (readers stop seeing it), then remove the files."""
+        batch = self.find_batch(batch_id)
+        self.ops("batches", f"{batch_id}.json").unlink()
+        for rel in (*batch.files, batch.rejected_file):
+            if rel:
+                (self.root / rel).unlink(missing_ok=True)
+        return batch
+
+    def ods_files(self, table: str) -> list[Path]:
+        return [self.root / f for b in self.batches(table) for f in b.files]
+
+    def rejected_files(self) -> list[Path]:
+        return [self.root / b.rejected_file for b in self.batches() if b.rejected_file]
+
+    def recover(self) -> int:
+        """Remove what a crash left behind: staging folders and files of uncommitted batches."""
+        removed = 0
+        shutil.rmtree(self.ops("staging"), ignore_errors=True)
+        committed = {f for b in self.batches() for f in (*b.files, b.rejected_file) if f}
+        ods = self.root / "ods"
+        if ods.exists():
+            for path in ods.rglob("*.parquet"):
+                if str(path.relative_to(self.root)) not in committed:
+                    path.unlink()
+                    removed += 1
+        return removed
+
+    # ---- built tables --------------------------------------------------------------
+    def current(self, table: str) -> dict[str, Any] | None:
+        pointer = self.table_dir(table) / "_current.json"
+        return json.loads(pointer.read_text()) if pointer.exists() else None
+
+    def version_dir(self, table: str) -> Path | None:
+        cur = self.current(table)
+        return self.table_dir(table) / cur["version"] if cur else None
+
+    def new_version_dir(self, table: str) -> Path:
+        path = self.table_dir(table) / f"_tmp-{uuid.uuid4().hex[:10]}"
+        path.mkdir(parents=True)
+        return path
+
+    def publish(self, table: str, tmp: Path, version: str, meta: dict[str, Any]) -> None:
+        """Rename the written folder to its version, then point readers at it."""
+        final = self.table_dir(table) / version
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        meta = {"version": version, "published": time.time(), **meta}
+        atomic_write_text(self.table_dir(table) / "_current.json", json.dumps(meta, indent=1))
+        self._collect_garbage(table, keep=version)
+
+    def _collect_garbage(self, table: str, keep: str) -> None:
+        """Keep the published version and the one before it; drop the rest and debris."""
+        folder = self.table_dir(table)
+        for tmp in folder.glob("_tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        older = sorted(
+            (p for p in folder.iterdir() if p.is_dir() and p.name != keep),
+            key=lambda p: p.stat().st_mtime, reverse=True,
+        )
+        for path in older[KEEP_VERSIONS - 1:]:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def built_tables(self) -> list[str]:
+        out = []
+        for layer in LAYERS[1:]:
+            folder = self.root / layer
+            if folder.exists():
+                out += [p.name for p in sorted(folder.iterdir()) if (p / "_current.json").exists()]
+        return out

@@ -1,0 +1,104 @@
+"""--format table|csv|json|parquet|xlsx and --out: data on stdout (or a file), nothing else.
+
+csv/json/parquet/xlsx keep the canonical English column names; `table` translates
+headings. CSV is UTF-8 with a BOM when written to a file, so Excel opens Chinese.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.table import Table
+
+from custlens.errors import CustlensError
+from custlens.i18n import heading
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return f"{value:,.2f}" if abs(value) < 1e15 else str(value)
+    return str(value)
+
+
+def _json_default(value: object) -> object:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def write(table: pa.Table, fmt: Format | str, out: Path | None, lang: str = "zh",
+          title: str | None = None, percent: tuple[str, ...] = ()) -> None:
+    fmt = Format(fmt)
+    if fmt in (Format.parquet, Format.xlsx) and out is None:
+        raise CustlensError(f"--format {fmt} needs --out FILE")
+    if fmt is Format.table:
+        _write_table(table, out, lang, title, percent)
+    elif fmt is Format.csv:
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        data = buf.getvalue()
+        if out:
+            out.write_bytes(b"\xef\xbb\xbf" + data)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+    elif fmt is Format.json:
+        text = json.dumps(table.to_pylist(), ensure_ascii=False, default=_json_default, indent=1)
+        if out:
+            out.write_text(text + "\n", encoding="utf-8")
+        else:
+            sys.stdout.write(text + "\n")
+    elif fmt is Format.parquet:
+        assert out is not None
+        pq.write_table(table, out)
+    elif fmt is Format.xlsx:
+        assert out is not None
+        _write_xlsx(table, out)
+
+
+def _write_table(table: pa.Table, out: Path | None, lang: str, title: str | None,
+                 percent: tuple[str, ...]) -> None:
+    view = Table(title=title, show_lines=False, header_style="bold")
+    for name in table.column_names:
+        numeric = pa.types.is_integer(table.schema.field(name).type) or \
+            pa.types.is_floating(table.schema.field(name).type)
+        view.add_column(heading(name, lang), justify="right" if numeric else "left")
+    for row in table.to_pylist():
+        view.add_row(*[f"{v:.1%}" if k in percent and isinstance(v, float) else _cell(v)
+                       for k, v in row.items()])
+    if out:
+        with open(out, "w", encoding="utf-8") as fh:
+            Console(file=fh, width=200).print(view)
+    else:
+        Console(width=max(120, Console().width)).print(view)
+
+
+def _write_xlsx(table: pa.Table, out: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("data")
+    sheet.append(table.column_names)
+    for row in table.to_pylist():
+        sheet.append([v.replace(tzinfo=None) if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None)
+                      else v for v in row.values()])
+    book.save(out)

@@ -1,0 +1,1 @@
+"""ADS: answers to the questions operators ask."""

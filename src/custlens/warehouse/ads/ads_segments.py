@@ -1,0 +1,48 @@
+"""ads_segments — one row per named segment: size, share, mean R/F/M, clusters."""
+
+from custlens.analysis import segments
+from custlens.warehouse.model import Column, Model
+
+ORDER = " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(segments.SEGMENT_ORDER))
+
+SQL = f"""
+WITH totals AS (
+    SELECT count(*) AS total_buyers, sum(monetary) AS total_monetary FROM ads_rfm
+)
+SELECT segment, segment_en,
+       count(*) AS customers,
+       count(*) / max(t.total_buyers) AS share,
+       avg(recency_days) AS mean_recency_days,
+       avg(frequency) AS mean_frequency,
+       avg(monetary) AS mean_monetary,
+       sum(monetary) AS monetary,
+       CASE WHEN max(t.total_monetary) > 0 THEN sum(monetary) / max(t.total_monetary) ELSE 0 END AS monetary_share,
+       coalesce(string_agg(DISTINCT CAST(cluster AS VARCHAR), ',' ORDER BY CAST(cluster AS VARCHAR)), '') AS clusters,
+       count(*) FILTER (WHERE class = 'core') AS count_core,
+       CAST(CASE segment {ORDER} END AS INTEGER) AS segment_rank
+FROM ads_rfm CROSS JOIN totals t
+GROUP BY segment, segment_en
+"""
+
+MODEL = Model(
+    name="ads_segments",
+    grain="one row per segment present among the buyers",
+    description="The segment table: how many buyers, their share, mean R/F/M and money.",
+    depends=("ads_rfm",),
+    sql=SQL,
+    helpers=(segments,),
+    columns=(
+        Column("segment", "VARCHAR", not_null=True, unique=True),
+        Column("segment_en", "VARCHAR", not_null=True),
+        Column("customers", "BIGINT", not_null=True),
+        Column("share", "DOUBLE", "of buyers", not_null=True),
+        Column("mean_recency_days", "DOUBLE", not_null=True),
+        Column("mean_frequency", "DOUBLE", not_null=True),
+        Column("mean_monetary", "DOUBLE", not_null=True),
+        Column("monetary", "DOUBLE", not_null=True),
+        Column("monetary_share", "DOUBLE", not_null=True),
+        Column("clusters", "VARCHAR", "K-means clusters named so; '' in rules mode", not_null=True),
+        Column("count_core", "BIGINT", not_null=True),
+        Column("segment_rank", "INTEGER", "the customary order of the eight segments", not_null=True),
+    ),
+)

@@ -1,0 +1,84 @@
+"""What a build knows: settings, the engine, and the analysis date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from custlens.config import Settings
+from custlens.engine.base import Engine
+from custlens.errors import CustlensError
+from custlens.hub.lake import Lake
+
+
+def sql_date(value: dt.date | None) -> str:
+    return f"DATE '{value.isoformat()}'" if value else "NULL"
+
+
+def sql_text(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass
+class BuildContext:
+    lake: Lake
+    settings: Settings
+    engine: Engine
+    as_of_arg: dt.date | None = None
+    since: dt.date | None = None
+    _as_of: dt.date | None = field(default=None, init=False)
+    notes: dict[str, Any] = field(default_factory=dict)  # per model, published with it
+
+    @property
+    def as_of(self) -> dt.date:
+        """The analysis date: given, or the day after the last event or order."""
+        if self.as_of_arg:
+            return self.as_of_arg
+        if self._as_of is None:
+            row = self.engine.query(
+                "SELECT greatest((SELECT max(dt) FROM dwd_events), "
+                "(SELECT max(order_date) FROM dwd_orders)) AS last").column(0)[0].as_py()
+            if row is None:
+                raise CustlensError(
+                    "the lake has no events or orders yet",
+                    hint="load data first: custlens generate, or custlens import …",
+                )
+            self._as_of = row + dt.timedelta(days=1)
+        return self._as_of
+
+    def param(self, name: str) -> Any:
+        s = self.settings
+        return {
+            "tz": lambda: s.tz,
+            "as_of": lambda: self.as_of,
+            "since": lambda: self.since,
+            "orders_from": lambda: s.get("shop.orders_from"),
+            "segment": lambda: dict(s.get("segment")),
+            "classes": lambda: dict(s.get("classes")),
+            "calendar": lambda: dict(s.get("calendar")),
+        }[name]()
+
+    def sql_params(self) -> dict[str, str]:
+        """Literals a model's SQL may use as {name}; evaluated lazily."""
+        return _LazyParams(self)
+
+
+class _LazyParams(dict):
+    def __init__(self, ctx: BuildContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def __missing__(self, key: str) -> str:
+        c = self.ctx
+        if key == "tz":
+            return sql_text(c.settings.tz)
+        if key == "as_of":
+            return sql_date(c.as_of)
+        if key == "since":
+            return sql_date(c.since)
+        if key == "orders_from_events":
+            return "true" if c.settings.get("shop.orders_from") == "events" else "false"
+        if key == "lapse_days":
+            return str(int(c.settings.get("classes.lapse_days")))
+        raise KeyError(key)

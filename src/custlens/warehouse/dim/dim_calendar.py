@@ -1,0 +1,50 @@
+"""dim_calendar — one row per local date, covering every whole year the data touches."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from custlens.analysis import calendar
+from custlens.warehouse.context import BuildContext
+from custlens.warehouse.model import Column, Model
+
+
+def run(ctx: BuildContext) -> pa.Table:
+    span = ctx.engine.query(
+        "SELECT least((SELECT min(dt) FROM dwd_events), (SELECT min(order_date) FROM dwd_orders)),"
+        " greatest((SELECT max(dt) FROM dwd_events), (SELECT max(order_date) FROM dwd_orders))"
+    )
+    first, last = (span.column(i)[0].as_py() for i in range(2))
+    today = dt.date.today()
+    first, last = first or today, last or today
+    start, end = dt.date(first.year, 1, 1), dt.date(last.year, 12, 31)
+    return calendar.calendar_table(start, end, ctx.param("calendar"))
+
+
+MODEL = Model(
+    name="dim_calendar",
+    grain="one row per local date",
+    description="Campaign periods (with warm-up and peak), promo days, Chinese public "
+    "holidays and make-up working days (调休), else daily.",
+    depends=("dwd_events", "dwd_orders"),
+    run=run,
+    params=("calendar",),
+    helpers=(calendar,),
+    columns=(
+        Column("date", "DATE", not_null=True, unique=True),
+        Column("kind", "VARCHAR", not_null=True,
+               accepted=("campaign", "promo_day", "holiday", "daily")),
+        Column("period_name", "VARCHAR", "双十一, 618, 双十二, 11.11 …"),
+        Column("period_name_en", "VARCHAR"),
+        Column("phase", "VARCHAR", "warmup or peak for campaigns", accepted=("warmup", "peak")),
+        Column("is_holiday", "BOOLEAN", not_null=True),
+        Column("is_makeup_workday", "BOOLEAN", "a weekend day that is a working day (调休)",
+               not_null=True),
+        Column("holiday_known", "BOOLEAN", "false outside chinese-calendar's years",
+               not_null=True),
+        Column("weekday", "BIGINT", "1 = Monday … 7 = Sunday", not_null=True),
+        Column("is_weekend", "BOOLEAN", not_null=True),
+    ),
+)

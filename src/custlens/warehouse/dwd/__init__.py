@@ -1,0 +1,1 @@
+"""DWD: typed, deduplicated by key, canonical names. No joins."""

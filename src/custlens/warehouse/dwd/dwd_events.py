@@ -1,0 +1,49 @@
+"""dwd_events — one row per event (event_id), partitioned by local date dt."""
+
+from custlens.warehouse.model import Column, Model
+
+# Duplicates are rare (a re-sent log, a copytruncate copy): rows whose id is unique pass
+# straight through, and only the few repeated ids are collapsed, keeping the first copy
+# loaded. This keeps the step a single streaming pass over ODS.
+SQL = """
+WITH src AS (
+    SELECT event_id, user_id, item_id, category_id, behavior, ts, channel, ad_campaign,
+           session_id, shop_id, dt, _batch_id, _line
+    FROM ods_events
+),
+repeated AS (
+    SELECT event_id FROM src GROUP BY event_id HAVING count(*) > 1
+),
+unique_rows AS (
+    SELECT * FROM src WHERE event_id NOT IN (SELECT event_id FROM repeated)
+),
+first_copies AS (
+    SELECT * FROM src WHERE event_id IN (SELECT event_id FROM repeated)
+    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _batch_id, _line) = 1
+)
+SELECT event_id, user_id, item_id, category_id, behavior, ts, channel, ad_campaign,
+       session_id, shop_id, dt
+FROM (SELECT * FROM unique_rows UNION ALL SELECT * FROM first_copies)
+"""
+
+MODEL = Model(
+    name="dwd_events",
+    grain="one row per event",
+    description="Behaviour events (pv, fav, cart, buy), deduplicated by event_id.",
+    depends=("ods_events",),
+    sql=SQL,
+    partition_by="dt",
+    columns=(
+        Column("event_id", "BIGINT", "own id, or a hash of the content", not_null=True, unique=True),
+        Column("user_id", "VARCHAR", not_null=True),
+        Column("item_id", "VARCHAR"),
+        Column("category_id", "VARCHAR"),
+        Column("behavior", "VARCHAR", not_null=True, accepted=("pv", "fav", "cart", "buy")),
+        Column("ts", "TIMESTAMPTZ", "UTC instant", not_null=True),
+        Column("channel", "VARCHAR", "traffic source"),
+        Column("ad_campaign", "VARCHAR"),
+        Column("session_id", "VARCHAR"),
+        Column("shop_id", "VARCHAR"),
+        Column("dt", "DATE", "local date in the shop's time zone", not_null=True),
+    ),
+)

@@ -1,0 +1,1 @@
+"""DWS: summaries that join and aggregate DWD."""

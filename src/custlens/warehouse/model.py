@@ -1,0 +1,60 @@
+"""A warehouse model: one table, its grain, its inputs, its contract and its logic.
+
+A model's logic is SQL over other tables by name (written once for every engine), or a
+Python step that returns such SQL or an Arrow table (K-means, the calendar).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from custlens.warehouse.context import BuildContext
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column and the checks it must pass (not_null, unique, accepted values)."""
+
+    name: str
+    type: str
+    description: str = ""
+    not_null: bool = False
+    unique: bool = False
+    accepted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    grain: str
+    description: str
+    depends: tuple[str, ...]
+    columns: tuple[Column, ...]
+    sql: str | None = None
+    run: Callable[[BuildContext], str | pa.Table] | None = None
+    params: tuple[str, ...] = ()
+    partition_by: str | None = None
+    helpers: tuple[Any, ...] = field(default=(), compare=False)  # modules whose code counts
+
+    @property
+    def layer(self) -> str:
+        return self.name.split("_", 1)[0]
+
+    def code_hash(self, module: Any) -> str:
+        digest = hashlib.sha256(inspect.getsource(module).encode())
+        for helper in self.helpers:
+            digest.update(inspect.getsource(helper).encode())
+        return digest.hexdigest()
+
+    def render(self, ctx: BuildContext) -> str | pa.Table:
+        if self.run is not None:
+            return self.run(ctx)
+        assert self.sql is not None
+        return self.sql.format_map(ctx.sql_params())

@@ -1,0 +1,142 @@
+"""The Python API, for notebooks and scripts; the CLI is a thin shell over it.
+
+    from custlens import Workspace
+    ws = Workspace(lake="lake")
+    ws.import_file("taobao", "UserBehavior.csv")
+    ws.segments().to_pandas()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from custlens.collect import importers
+from custlens.collect.generate import ShopSpec, write_raw
+from custlens.collect.importers import ImportOptions, ImportResult
+from custlens.config import Settings, load_settings, record_shop_preset
+from custlens.engine import open_engine
+from custlens.engine.base import Engine
+from custlens.errors import CustlensError
+from custlens.hub.lake import Lake
+from custlens.warehouse import registry
+from custlens.warehouse.build import BuildReport, build
+
+PRESETS = ("taobao", "online-retail")
+GENERIC = ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity")
+
+
+class Workspace:
+    def __init__(self, lake: str | Path | None = None, config: str | Path | None = None,
+                 engine: str | None = None, lang: str | None = None,
+                 settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings(
+            Path(config) if config else None, Path(lake) if lake else None)
+        if engine or lang:
+            self.settings = self.settings.with_overrides(engine=engine, lang=lang)
+        self.lake = Lake(self.settings.lake)
+        self._engine: Engine | None = None
+        self.last_build: BuildReport | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = open_engine(self.settings.data["engine"], self.lake)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    # ---- loading -------------------------------------------------------------------
+    def import_file(self, kind: str, path: str | Path, **opts: Any) -> list[ImportResult]:
+        path = Path(path)
+        if kind == "taobao":
+            results = [importers.import_taobao(self.lake, path)]
+        elif kind == "online-retail":
+            results = importers.import_online_retail(self.lake, path)
+        elif kind in GENERIC:
+            options = ImportOptions(**{"tz": self.settings.tz, **opts})
+            results = [importers.ingest(self.lake, kind.replace("-", "_"), path, options,
+                                        self.settings.tz)]
+        else:
+            raise CustlensError(f"unknown import kind {kind!r}",
+                                hint=f"one of: {', '.join(PRESETS + GENERIC)}")
+        self.settings = load_settings(None, self.lake.root) if kind in PRESETS and \
+            "shop.timezone" not in self.settings.explicit else self.settings
+        self._refresh()
+        return results
+
+    def generate(self, spec: ShopSpec, out: Path | None = None) -> list[ImportResult]:
+        """Generate a shop; into the lake, or as raw Parquet files under `out`."""
+        if out is not None:
+            write_raw(spec, out)
+            return []
+        record_shop_preset(self.lake.root, {"timezone": "Asia/Shanghai", "currency": "CNY",
+                                            "orders_from": "orders"})
+        results = []
+        tmp_root = self.lake.ops("tmp")
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
+            files = write_raw(spec, Path(tmp))
+            for table, paths in files.items():
+                for path in paths:
+                    opts = ImportOptions(tz="Asia/Shanghai")
+                    results.append(importers.ingest(self.lake, table, path, opts,
+                                                    "Asia/Shanghai", kind="generate"))
+        self._refresh()
+        return results
+
+    def _refresh(self) -> None:
+        if self._engine is not None:
+            self._engine.refresh()
+
+    # ---- building and reading ------------------------------------------------------
+    def build(self, targets: list[str] | None = None, as_of: dt.date | None = None,
+              since: dt.date | None = None, force: bool = False) -> BuildReport:
+        self.last_build = build(self.lake, self.settings, self.engine, targets, as_of, since, force)
+        return self.last_build
+
+    def read(self, table: str, as_of: dt.date | None = None, since: dt.date | None = None,
+             order_by: str | None = None) -> pa.Table:
+        """A table by name, after bringing it up to date."""
+        if table in registry.models():
+            self.build([table], as_of, since)
+        elif table not in registry.SOURCES:
+            raise CustlensError(f"no table {table!r}",
+                                hint=f"tables: {', '.join(registry.SOURCES + tuple(registry.models()))}")
+        query = f"SELECT * FROM {table}" + (f" ORDER BY {order_by}" if order_by else "")
+        return self.engine.query(query)
+
+    def sql(self, query: str) -> pa.Table:
+        """Any query over the warehouse tables by name; the tables it names are built first."""
+        named = [m for m in registry.models() if re.search(rf"\b{m}\b", query, re.IGNORECASE)]
+        if named:
+            self.build(named)
+        return self.engine.query(query)
+
+    def segments(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
+        return self.read("ads_segments", as_of, since, order_by="segment_rank")
+
+    def rfm(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
+        return self.read("ads_rfm", as_of, since, order_by="user_id")
+
+    def class_summary(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
+        self.build(["ads_customer_class"], as_of, since)
+        return self.engine.query("""
+            SELECT class, count(*) AS customers, count(*) / sum(count(*)) OVER () AS share,
+                   count(*) FILTER (WHERE is_lapsed) AS lapsed,
+                   count(*) FILTER (WHERE is_campaign_only) AS campaign_only
+            FROM ads_customer_class GROUP BY class
+            ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
+                                WHEN 'intent' THEN 2 ELSE 3 END""")
+
+    def rfm_notes(self) -> dict[str, Any]:
+        meta = self.lake.current("ads_rfm")
+        return meta.get("notes", {}) if meta else {}
