@@ -205,7 +205,9 @@ class Mapping:
 
     def _native_expr(self, p: FieldPlan) -> str | None:
         """A typed source column (Parquet) is used as it is, without a text round trip."""
-        source_type = self.types.get(p.column or "", "VARCHAR").upper()
+        if p.column is None or p.name in self.constants:
+            return None
+        source_type = self.types.get(p.column, "VARCHAR").upper()
         col = _ident(p.column or "")
         if p.kind == "time" and source_type.startswith("TIMESTAMP WITH TIME ZONE"):
             return col
