@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,11 +85,12 @@ def ingest(lake: Lake, table: str, path: Path, opts: ImportOptions, shop_tz: str
             return ImportResult(spec.name, path, None, previous)
         batch_id = lake.new_batch_id(spec.name)
         staged = lake.staging(batch_id)
+        scratch = lake.staging(f"{batch_id}-source")
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET temp_directory = '{lake.ops('tmp')}'")
-            source = open_source(con, path, staged, encoding=opts.encoding, sep=opts.sep,
+            source = open_source(con, path, scratch, encoding=opts.encoding, sep=opts.sep,
                                  header=opts.header, names=opts.names, sheet=opts.sheet)
             mapping = Mapping(spec, source.columns, opts.map, opts.values, opts.tz,
                               opts.time_format, opts.constants, source.types)
@@ -98,6 +100,7 @@ def ingest(lake: Lake, table: str, path: Path, opts: ImportOptions, shop_tz: str
             samples = _samples(con, staged)
         finally:
             con.close()
+            shutil.rmtree(scratch, ignore_errors=True)
         batch = lake.commit_batch(batch_id, spec.name, str(path), digest, staged, rows,
                                   rejected, options)
         return ImportResult(spec.name, path, batch, None, samples)

@@ -106,7 +106,8 @@ def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Lines the last CSV scan could not split (known only after a scan)."""
     try:
         rows = con.execute(
-            "SELECT DISTINCT line, error_message, csv_line FROM src_rejects ORDER BY line").fetchall()
+            "SELECT line, min(error_message), min(csv_line) FROM src_rejects "
+            "GROUP BY line ORDER BY line").fetchall()
     except duckdb.Error:
         return []
     return [{"_line": int(line), "reason": f"cannot split the line: {err}", "raw": raw}
