@@ -1,5 +1,8 @@
 """RFM per buyer and tie-safe quintile scores (DESIGN.md "Definitions").
 
+Money is summed as DECIMAL so that the result does not depend on the order in which
+parallel workers add it up (a rebuild gives the same values to the last bit).
+
 Prep: dwd_orders → one row per buyer (R days, F distinct paid orders, M net paid amount
 clipped at 0). Maths: nearest-rank quintile breakpoints (the 20/40/60/80 % values);
 score = 1 + number of breakpoints strictly below the value, on −R for recency. Equal
@@ -29,8 +32,9 @@ WITH o AS (
 SELECT user_id,
        date_diff('day', max(order_date) FILTER (WHERE is_paid), {as_of}) AS recency_days,
        count(DISTINCT order_id) FILTER (WHERE is_paid) AS frequency,
-       greatest(coalesce(sum(amount) FILTER (WHERE is_paid), 0)
-                + coalesce(sum(amount) FILTER (WHERE amount < 0), 0), 0) AS monetary,
+       CAST(greatest(coalesce(sum(CAST(amount AS DECIMAL(38, 6))) FILTER (WHERE is_paid), 0)
+                + coalesce(sum(CAST(amount AS DECIMAL(38, 6))) FILTER (WHERE amount < 0), 0), 0)
+            AS DOUBLE) AS monetary,
        bool_and(kind = 'campaign') FILTER (WHERE is_paid) AS is_campaign_only,
        max(order_date) FILTER (WHERE is_paid) AS last_order_date
 FROM o

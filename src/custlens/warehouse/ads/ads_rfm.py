@@ -7,6 +7,8 @@ nearest centre back in the engine, so the same code serves every engine.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from custlens.analysis import clustering, rfm, segments
@@ -18,6 +20,16 @@ def _spend_threshold(monetary: np.ndarray, setting: object) -> float:
     if setting == "median":
         return float(np.percentile(monetary, 50, method="inverted_cdf")) if len(monetary) else 0.0
     return float(setting)  # type: ignore[arg-type]
+
+
+def _exact_mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and population std per column with exact sums (fsum): the same bits
+    whatever order the engine returned the buyers in."""
+    n = len(values)
+    mu = np.array([math.fsum(values[:, i]) / n for i in range(values.shape[1])])
+    var = np.array([math.fsum((values[:, i] - mu[i]) ** 2) / n for i in range(values.shape[1])])
+    sd = np.sqrt(var)
+    return mu, np.where(sd > 0, sd, 1.0)
 
 
 def _case(column: str, mapping: dict[int, str]) -> str:
@@ -45,7 +57,7 @@ def run(ctx: BuildContext) -> str:
     x = np.column_stack([buyers.column(c).to_numpy().astype(float)
                          for c in ("recency_days", "frequency", "monetary")]) if ids else np.zeros((0, 3))
     cuts = (rfm.breakpoints(-x[:, 0]), rfm.breakpoints(x[:, 1]), rfm.breakpoints(x[:, 2]))
-    means = tuple(float(v) for v in x.mean(axis=0)) if len(x) else (0.0, 0.0, 0.0)
+    means = tuple(math.fsum(x[:, i]) / len(x) for i in range(3)) if len(x) else (0.0, 0.0, 0.0)
     threshold = _spend_threshold(x[:, 2], cls["spend_threshold"])
     notes = {"buyers": len(ids), "breakpoints": {"r": cuts[0], "f": cuts[1], "m": cuts[2]},
              "means": dict(zip("rfm", means, strict=True)), "spend_threshold": threshold,
@@ -54,11 +66,7 @@ def run(ctx: BuildContext) -> str:
 
     logs = "ln(1 + recency_days) AS lr, ln(1 + frequency) AS lf, ln(1 + monetary) AS lm"
     if seg["mode"] == "kmeans" and ids:
-        stats = engine.query(
-            f"SELECT avg(lr), stddev_pop(lr), avg(lf), stddev_pop(lf), avg(lm), stddev_pop(lm) "
-            f"FROM (SELECT {logs} FROM ({base}))").to_pylist()[0]
-        mu = np.array(list(stats.values())[0::2], dtype=float)
-        sd = np.array([s if s else 1.0 for s in list(stats.values())[1::2]], dtype=float)
+        mu, sd = _exact_mean_std(np.log1p(x))
         z = (np.log1p(x) - mu) / sd
         fitted = clustering.fit(z, clustering.hash_order(ids), int(seg["k"] or 0) or None,
                                 int(seg["seed"]), int(seg["sample_size"]), int(seg["silhouette_size"]))
@@ -67,7 +75,8 @@ def run(ctx: BuildContext) -> str:
         dcols = ", ".join(f"{d} AS d{i}" for i, d in enumerate(dist))
         assigned = (f"SELECT b.*, {clustering.assign_sql([f'd{i}' for i in range(len(dist))])} AS cluster "
                     f"FROM (SELECT *, {dcols} FROM (SELECT *, {zsql} FROM (SELECT *, {logs} FROM ({base})))) b")
-        per = engine.query(f"SELECT cluster, avg(recency_days) r, avg(frequency) f, avg(monetary) m, "
+        per = engine.query(f"SELECT cluster, sum(recency_days) / count(*) r, sum(frequency) / count(*) f, "
+                           f"CAST(sum(CAST(monetary AS DECIMAL(38, 6))) AS DOUBLE) / count(*) m, "
                            f"count(*) n FROM ({assigned}) GROUP BY cluster ORDER BY cluster").to_pylist()
         names = {p["cluster"]: segments.name_for(segments.code_for(p["r"], p["f"], p["m"], *means))
                  for p in per}

@@ -7,16 +7,19 @@ ORDER = " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(segments.SEG
 
 SQL = f"""
 WITH totals AS (
-    SELECT count(*) AS total_buyers, sum(monetary) AS total_monetary FROM ads_rfm
+    SELECT count(*) AS total_buyers, sum(CAST(monetary AS DECIMAL(38, 6))) AS total_monetary
+    FROM ads_rfm
 )
 SELECT segment, segment_en,
        count(*) AS customers,
        count(*) / max(t.total_buyers) AS share,
-       avg(recency_days) AS mean_recency_days,
-       avg(frequency) AS mean_frequency,
-       avg(monetary) AS mean_monetary,
-       sum(monetary) AS monetary,
-       CASE WHEN max(t.total_monetary) > 0 THEN sum(monetary) / max(t.total_monetary) ELSE 0 END AS monetary_share,
+       sum(recency_days) / count(*) AS mean_recency_days,
+       sum(frequency) / count(*) AS mean_frequency,
+       CAST(sum(CAST(monetary AS DECIMAL(38, 6))) AS DOUBLE) / count(*) AS mean_monetary,
+       CAST(sum(CAST(monetary AS DECIMAL(38, 6))) AS DOUBLE) AS monetary,
+       CASE WHEN max(t.total_monetary) > 0
+            THEN CAST(sum(CAST(monetary AS DECIMAL(38, 6))) / max(t.total_monetary) AS DOUBLE)
+            ELSE 0 END AS monetary_share,
        coalesce(string_agg(DISTINCT CAST(cluster AS VARCHAR), ',' ORDER BY CAST(cluster AS VARCHAR)), '') AS clusters,
        count(*) FILTER (WHERE class = 'core') AS count_core,
        CAST(CASE segment {ORDER} END AS INTEGER) AS segment_rank

@@ -10,8 +10,10 @@ SELECT user_id,
        CAST(sum(count_orders) AS BIGINT) AS count_orders,
        min(dt) FILTER (WHERE count_orders > 0) AS first_order_date,
        max(dt) FILTER (WHERE count_orders > 0) AS last_order_date,
-       sum(amount_paid) AS amount_paid, sum(amount_returned) AS amount_returned,
-       greatest(sum(amount_paid) - sum(amount_returned), 0) AS amount_net,
+       CAST(sum(CAST(amount_paid AS DECIMAL(38, 6))) AS DOUBLE) AS amount_paid,
+       CAST(sum(CAST(amount_returned AS DECIMAL(38, 6))) AS DOUBLE) AS amount_returned,
+       CAST(greatest(sum(CAST(amount_paid AS DECIMAL(38, 6)))
+                     - sum(CAST(amount_returned AS DECIMAL(38, 6))), 0) AS DOUBLE) AS amount_net,
        count(*) AS count_active_days
 FROM dws_customer_day
 GROUP BY user_id

@@ -15,8 +15,10 @@ WITH behaviour AS (
 purchases AS (
     SELECT user_id, order_date AS dt,
            count(*) FILTER (WHERE is_paid) AS count_orders,
-           coalesce(sum(amount) FILTER (WHERE is_paid), 0) AS amount_paid,
-           coalesce(-sum(amount) FILTER (WHERE amount < 0), 0) AS amount_returned
+           CAST(coalesce(sum(CAST(amount AS DECIMAL(38, 6))) FILTER (WHERE is_paid), 0) AS DOUBLE)
+               AS amount_paid,
+           CAST(coalesce(-sum(CAST(amount AS DECIMAL(38, 6))) FILTER (WHERE amount < 0), 0) AS DOUBLE)
+               AS amount_returned
     FROM dwd_orders
     WHERE user_id IS NOT NULL
     GROUP BY user_id, order_date
