@@ -57,6 +57,8 @@ class Workspace:
     # ---- loading -------------------------------------------------------------------
     def import_file(self, kind: str, path: str | Path, **opts: Any) -> list[ImportResult]:
         path = Path(path)
+        if not path.is_file():
+            raise CustlensError(f"file not found: {path}")
         if kind == "taobao":
             results = [importers.import_taobao(self.lake, path)]
         elif kind == "online-retail":

@@ -1,0 +1,134 @@
+"""Every command, as a user types it: data on stdout, progress and errors on stderr."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from custlens.cli import app
+
+runner = CliRunner()
+COMMANDS = [
+    [], ["generate"], ["import"], ["import", "taobao"], ["import", "online-retail"],
+    ["import", "events"], ["import", "orders"], ["import", "order-items"], ["import", "customers"],
+    ["import", "items"], ["import", "ad-spend"], ["import", "identity"], ["batches", "list"],
+    ["batches", "undo"], ["quarantine", "list"], ["quarantine", "show"], ["build"], ["segment"],
+    ["export", "rfm"], ["sql"], ["tables"], ["runs"], ["demo"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def _cl(cwd, *args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "custlens.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, env={"CUSTLENS_QUIET": "1", "PATH": "/usr/bin:/bin"})
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, data_dir):
+    cwd = tmp_path_factory.mktemp("cli")
+    _cl(cwd, "import", "taobao", str(data_dir / "taobao" / "UserBehavior_users_head.csv"))
+    return cwd
+
+
+def test_lake_defaults_to_the_working_directory(workdir):
+    assert (workdir / "lake" / "_ops" / "batches").is_dir()
+
+
+def test_segment_json_is_clean_stdout(workdir):
+    proc = _cl(workdir, "segment", "--format", "json")
+    rows = json.loads(proc.stdout)
+    assert rows and {"segment", "segment_en", "customers", "share"} <= set(rows[0])
+    assert sum(r["customers"] for r in rows) > 0
+
+
+def test_segment_table_in_both_languages(workdir):
+    zh = _cl(workdir, "segment").stdout
+    en = _cl(workdir, "--lang", "en", "segment").stdout
+    assert "客户分群" in zh and "运营分类" in zh
+    assert "Segments" in en and "Operational classes" in en and "customers" in en
+
+
+def test_export_rfm_round_trips_in_every_format(workdir):
+    header = ["user_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
+              "m_score", "cluster", "segment", "segment_en", "class"]
+    rows = list(csv.DictReader(io.StringIO(_cl(workdir, "export", "rfm").stdout)))
+    assert list(rows[0]) == header
+    _cl(workdir, "export", "rfm", "--format", "parquet", "--out", "rfm.parquet")
+    table = pq.read_table(workdir / "rfm.parquet")
+    assert table.column_names == header and table.num_rows == len(rows)
+    _cl(workdir, "export", "rfm", "--format", "xlsx", "--out", "rfm.xlsx")
+    sheet = load_workbook(workdir / "rfm.xlsx").active
+    values = list(sheet.values)
+    assert list(values[0]) == header and len(values) - 1 == len(rows)
+    assert [str(v) for v in values[1]][:3] == [rows[0]["user_id"], rows[0]["recency_days"], rows[0]["frequency"]]
+    _cl(workdir, "export", "rfm", "--format", "csv", "--out", "rfm.csv")
+    assert (workdir / "rfm.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8
+
+
+def test_sql_over_tables_by_name(workdir):
+    proc = _cl(workdir, "sql", "SELECT count(*) AS n FROM dwd_events", "--format", "csv")
+    assert proc.stdout.splitlines() == ["\"n\"", "84474"] or proc.stdout.splitlines()[1] == "84474"
+
+
+def test_user_errors_are_one_line_without_traceback(workdir):
+    proc = _cl(workdir, "sql", "SELECT * FROM no_such_table", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "no_such_table" in proc.stderr
+    proc = _cl(workdir, "segment", "--as-of", "yesterday", check=False)
+    assert proc.returncode == 2 and "--as-of" in proc.stderr
+    proc = _cl(workdir, "import", "events", "missing.csv", check=False)
+    assert proc.returncode == 2 and "missing.csv" in proc.stderr
+
+
+def test_batches_quarantine_tables_runs(workdir, tmp_path):
+    out = _cl(workdir, "batches", "list", "--format", "json").stdout
+    assert json.loads(out)[0]["table_name"] == "events"
+    bad = workdir / "bad.csv"
+    bad.write_text("user_id,behavior,ts,phone\nu1,pv,2025-01-01 10:00:00,1\nu2,zzz,2025-01-01,1\n")
+    _cl(workdir, "import", "events", str(bad))
+    listed = json.loads(_cl(workdir, "quarantine", "list", "--format", "json").stdout)
+    assert listed[0]["field"] == "behavior" and listed[0]["count"] == 1
+    shown = json.loads(_cl(workdir, "quarantine", "show", "--format", "json").stdout)
+    assert shown[0]["line"] == 3 and shown[0]["value"] == "zzz"
+    tables = json.loads(_cl(workdir, "tables", "--format", "json").stdout)
+    assert {"ads_rfm", "dwd_events", "ods_events", "dim_calendar"} <= {t["name"] for t in tables}
+    runs = json.loads(_cl(workdir, "runs", "--format", "json").stdout)
+    assert runs and runs[-1]["status"] == "ok"
+    batch = [b for b in json.loads(_cl(workdir, "batches", "list", "--format", "json").stdout)
+             if b["source"].endswith("bad.csv")][0]
+    _cl(workdir, "batches", "undo", batch["batch_id"])
+    assert json.loads(_cl(workdir, "quarantine", "list", "--format", "json").stdout) == []
+
+
+def test_personal_data_masked_unless_asked(tmp_path):
+    (tmp_path / "c.csv").write_text("user_id,phone,email\nc1,13812345678,zhang@example.com\n")
+    _cl(tmp_path, "import", "customers", "c.csv")
+    masked = json.loads(_cl(tmp_path, "sql", "SELECT phone, email FROM dwd_customers", "--format", "json").stdout)
+    assert masked == [{"phone": "138****5678", "email": "z***@example.com"}]
+    shown = json.loads(_cl(tmp_path, "sql", "SELECT phone FROM dwd_customers", "--show-personal",
+                           "--format", "json").stdout)
+    assert shown == [{"phone": "13812345678"}]
+
+
+def test_config_file_and_environment(tmp_path):
+    (tmp_path / "custlens.toml").write_text('lake = "mylake"\n[segment]\nmode = "rules"\n')
+    (tmp_path / "o.csv").write_text("order_id,user_id,order_ts,amount\n1,a,2025-01-01 10:00:00,5\n"
+                                    "2,b,2025-01-03 10:00:00,50\n")
+    _cl(tmp_path, "import", "orders", "o.csv")
+    assert (tmp_path / "mylake").is_dir() and not (tmp_path / "lake").exists()
+    rows = json.loads(_cl(tmp_path, "export", "rfm", "--format", "json").stdout)
+    assert all(r["cluster"] is None for r in rows)  # rules mode from the config file
