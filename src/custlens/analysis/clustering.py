@@ -35,8 +35,8 @@ def hash_order(user_ids: list[str]) -> np.ndarray:
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
 
 
-def _kmeans(points: np.ndarray, k: int, seed: int) -> KMeans:
-    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit(points)
+def _kmeans(points: np.ndarray, k: int, seed: int, n_init: int = 4) -> KMeans:
+    return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(points)
 
 
 def _value_order(centres: np.ndarray) -> np.ndarray:
@@ -57,7 +57,7 @@ def fit(z: np.ndarray, order: np.ndarray, k: int | None, seed: int,
         for cand in K_RANGE:
             if cand >= probe_distinct:
                 break
-            labels = _kmeans(probe, cand, seed).labels_
+            labels = _kmeans(probe, cand, seed, n_init=2).labels_
             if len(set(labels)) > 1:
                 scores[cand] = float(silhouette_score(probe, labels))
         k = max(scores, key=lambda c: (scores[c], -c)) if scores else 1

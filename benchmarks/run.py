@@ -1,0 +1,181 @@
+"""Benchmark: Taobao-format CSV → lake → warehouse → named segments, against peers.
+
+One command (`make bench`, or `make bench-quick` for 1M rows only). Every contender runs
+in its own process on the same input; wall time and peak memory (RSS, polled) are
+recorded; ratios are to the fastest at the same size. Results go to
+benchmarks/results/<date>.json and are printed as a table.
+
+Contenders:
+  custlens       import taobao → build (all models) → segments (K-means, auto k)
+  custlens-rfm   the RFM step alone: rebuild ads_rfm on an already built lake
+  duckdb-scan    the floor: bare DuckDB scan of the same ODS Parquet files
+  pandas-rfm     read_csv + groupby RFM (no lake, no layers)
+  polars-rfm     scan_csv + group_by RFM (no lake, no layers)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+RESULTS = HERE / "results"
+
+
+def make_csv(rows: int) -> Path:
+    """A Taobao UserBehavior-format CSV: ~1/10 as many users as rows, 9 days, 2 % buys."""
+    import duckdb
+
+    path = WORK / f"taobao_{rows // 1_000_000}m.csv"
+    if path.exists():
+        return path
+    WORK.mkdir(parents=True, exist_ok=True)
+    users = max(1000, rows // 10)
+    duckdb.sql(f"""COPY (SELECT (hash(i) % {users}) AS u, (hash(i * 7) % 4000000) AS item,
+        (hash(i * 13) % 9000) AS cat,
+        CASE WHEN i % 100 < 89 THEN 'pv' WHEN i % 100 < 95 THEN 'cart' WHEN i % 100 < 98 THEN 'fav'
+             ELSE 'buy' END AS b, 1511539200 + (hash(i * 17) % 777600) AS ts
+        FROM range({rows}) t(i)) TO '{path}' (HEADER false)""")
+    return path
+
+
+# ---- contenders (each runs in a child process) -------------------------------------------
+def run_custlens(csv: Path, lake: Path) -> dict:
+    from custlens import Workspace
+
+    shutil.rmtree(lake, ignore_errors=True)
+    ws = Workspace(lake=lake)
+    t0 = time.perf_counter()
+    ws.import_file("taobao", csv)
+    t1 = time.perf_counter()
+    ws.build()
+    t2 = time.perf_counter()
+    seg = ws.segments()
+    t3 = time.perf_counter()
+    return {"import_s": t1 - t0, "build_s": t2 - t1, "segment_s": t3 - t2,
+            "buyers": int(sum(seg.column("customers").to_pylist())), "k": ws.rfm_notes().get("k"),
+            "model_s": ws.last_build.seconds}
+
+
+def run_custlens_rfm(csv: Path, lake: Path) -> dict:
+    from custlens import Workspace
+
+    ws = Workspace(lake=lake)
+    ws.build(force=True, targets=["ads_rfm"])  # inputs are current: only ads_rfm and its dims run
+    t0 = time.perf_counter()
+    report = ws.build(["ads_rfm"], force=True)
+    return {"rfm_s": time.perf_counter() - t0, "models": report.built}
+
+
+def run_duckdb_scan(csv: Path, lake: Path) -> dict:
+    import duckdb
+
+    files = f"{lake}/ods/events/*/*.parquet"
+    duckdb.sql(f"SELECT sum(hash(user_id)), max(ts) FROM read_parquet('{files}')").fetchall()
+    return {}
+
+
+def run_pandas(csv: Path, lake: Path) -> dict:
+    import pandas as pd
+
+    df = pd.read_csv(csv, header=None, names=["user", "item", "cat", "behavior", "ts"])
+    buys = df[df.behavior == "buy"]
+    g = buys.groupby("user").agg(last=("ts", "max"), f=("item", "size"))
+    as_of = df.ts.max() + 86400
+    g["r"] = (as_of - g["last"]) // 86400
+    return {"buyers": len(g)}
+
+
+def run_polars(csv: Path, lake: Path) -> dict:
+    import polars as pl
+
+    lf = pl.scan_csv(csv, has_header=False, new_columns=["user", "item", "cat", "behavior", "ts"])
+    as_of = lf.select(pl.col("ts").max()).collect().item() + 86400
+    g = (lf.filter(pl.col("behavior") == "buy").group_by("user")
+         .agg(pl.col("ts").max().alias("last"), pl.len().alias("f"))
+         .with_columns(((as_of - pl.col("last")) // 86400).alias("r")).collect())
+    return {"buyers": g.height}
+
+
+CONTENDERS = {"custlens": run_custlens, "custlens-rfm": run_custlens_rfm,
+              "duckdb-scan": run_duckdb_scan, "pandas-rfm": run_pandas, "polars-rfm": run_polars}
+
+
+def child(name: str, csv: Path, lake: Path) -> None:
+    t0 = time.perf_counter()
+    extra = CONTENDERS[name](csv, lake)
+    print(json.dumps({"seconds": time.perf_counter() - t0, **extra}, default=str))
+
+
+def measure(name: str, csv: Path, lake: Path) -> dict:
+    env = {**os.environ, "CUSTLENS_QUIET": "1"}
+    proc = subprocess.Popen([sys.executable, __file__, "--child", name, str(csv), str(lake)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ps, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, ps.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"{name} failed:\n{err}")
+    return {**json.loads(out.strip().splitlines()[-1]), "peak_mb": round(peak / 2**20)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1M rows only")
+    parser.add_argument("--child", nargs=3, metavar=("NAME", "CSV", "LAKE"))
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        return
+    sizes = [1_000_000] if args.quick else [1_000_000, 10_000_000]
+    results = []
+    for rows in sizes:
+        csv = make_csv(rows)
+        lake = WORK / f"lake_{rows // 1_000_000}m"
+        for name in CONTENDERS:
+            r = measure(name, csv, lake)
+            r.update(contender=name, rows=rows, events_per_s=round(rows / r["seconds"]))
+            results.append(r)
+            print(f"  {rows:>11,} {name:<13} {r['seconds']:7.2f}s {r['peak_mb']:6} MB", file=sys.stderr)
+    _print(results)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d")
+    meta = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "memory_gb": round(psutil.virtual_memory().total / 2**30)},
+            "quick": args.quick, "results": results}
+    (RESULTS / f"{stamp}{'-quick' if args.quick else ''}.json").write_text(json.dumps(meta, indent=1, default=str))
+
+
+def _print(results: list[dict]) -> None:
+    print(f"{'rows':>11} {'contender':<13} {'seconds':>8} {'events/s':>11} {'peak MB':>8} {'× fastest':>9}  notes")
+    for rows in sorted({r["rows"] for r in results}):
+        group = [r for r in results if r["rows"] == rows]
+        best = min(r["seconds"] for r in group)
+        for r in group:
+            notes = ""
+            if r["contender"] == "custlens":
+                notes = f"import {r['import_s']:.2f}s, build {r['build_s']:.2f}s, segments {r['segment_s']:.2f}s"
+            if r["contender"] == "custlens-rfm":
+                scan = next(x["seconds"] for x in group if x["contender"] == "duckdb-scan")
+                notes = f"RFM step {r['rfm_s']:.2f}s = {r['rfm_s'] / scan:.1f}× the bare scan process"
+            print(f"{rows:>11,} {r['contender']:<13} {r['seconds']:8.2f} {r['events_per_s']:>11,} "
+                  f"{r['peak_mb']:>8} {r['seconds'] / best:>9.1f}  {notes}")
+
+
+if __name__ == "__main__":
+    main()
