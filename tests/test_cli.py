@@ -132,3 +132,13 @@ def test_config_file_and_environment(tmp_path):
     assert (tmp_path / "mylake").is_dir() and not (tmp_path / "lake").exists()
     rows = json.loads(_cl(tmp_path, "export", "rfm", "--format", "json").stdout)
     assert all(r["cluster"] is None for r in rows)  # rules mode from the config file
+
+
+def test_every_command_is_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    generic = readme.split("custlens import events|", 1)[1].split(" ", 1)[0].split("|")
+    for command in COMMANDS[1:]:
+        assert f"custlens {' '.join(command)}" in readme or \
+            (command[0] == "import" and command[-1] in generic + ["events"]), command

@@ -5,6 +5,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # whole public samples: ~20 s
+
 
 def _by_user(table):
     return {r["user_id"]: (r["recency_days"], r["frequency"], r["monetary"]) for r in table.to_pylist()}

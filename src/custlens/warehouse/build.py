@@ -82,7 +82,9 @@ def _run_model(model: Model, ctx: BuildContext, fingerprint: str) -> int:
 def build(lake: Lake, settings: Settings, engine: Engine, targets: list[str] | None = None,
           as_of: dt.date | None = None, since: dt.date | None = None,
           force: bool = False) -> BuildReport:
-    """Build what is stale among the targets (all models when None) and their inputs."""
+    """Build what is stale among the targets (all models when None) and their inputs.
+
+    `force` rebuilds the targets themselves even when current, not their inputs."""
     import time
 
     report = BuildReport()
@@ -96,7 +98,8 @@ def build(lake: Lake, settings: Settings, engine: Engine, targets: list[str] | N
                 fp = _fingerprint(model, ctx, known)
                 known[model.name] = fp
                 current = lake.current(model.name)
-                if current and current.get("fingerprint") == fp and not force:
+                forced = force and (targets is None or model.name in targets)
+                if current and current.get("fingerprint") == fp and not forced:
                     report.skipped.append(model.name)
                 else:
                     t0 = time.perf_counter()

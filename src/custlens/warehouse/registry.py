@@ -39,7 +39,7 @@ def get(name: str) -> Model:
 def order(targets: list[str] | None = None) -> list[Model]:
     """Models needed for the targets (all when None), each after its inputs."""
     every = models()
-    wanted = list(every) if not targets else targets
+    wanted = targets or list(every)
     out: list[Model] = []
     seen: set[str] = set()
 
