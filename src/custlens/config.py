@@ -157,13 +157,13 @@ def load_settings(
         data["lake"] = str(lake)
         explicit.add("lake")
     settings = Settings(data, explicit)
-    _apply_lake_presets(settings)
+    apply_lake_presets(settings)
     _validate(settings)
     return settings
 
 
-def _apply_lake_presets(settings: Settings) -> None:
-    """A preset importer (Online Retail, Taobao) records its shop settings in the lake."""
+def apply_lake_presets(settings: Settings) -> None:
+    """Fill shop settings not set explicitly from the lake's preset. A preset importer (Online Retail, Taobao) records its shop settings in the lake."""
     preset = settings.lake / PRESET_FILE
     if not preset.exists():
         return

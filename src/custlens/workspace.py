@@ -19,7 +19,7 @@ import pyarrow as pa
 from custlens.collect import importers
 from custlens.collect.generate import ShopSpec, write_raw
 from custlens.collect.importers import ImportOptions, ImportResult
-from custlens.config import Settings, load_settings, record_shop_preset
+from custlens.config import Settings, apply_lake_presets, load_settings, record_shop_preset
 from custlens.engine import open_engine
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
@@ -70,8 +70,8 @@ class Workspace:
         else:
             raise CustlensError(f"unknown import kind {kind!r}",
                                 hint=f"one of: {', '.join(PRESETS + GENERIC)}")
-        self.settings = load_settings(None, self.lake.root) if kind in PRESETS and \
-            "shop.timezone" not in self.settings.explicit else self.settings
+        if kind in PRESETS:
+            apply_lake_presets(self.settings)  # keeps --config, --engine, --lang as given
         self._refresh()
         return results
 

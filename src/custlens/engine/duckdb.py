@@ -32,6 +32,7 @@ class DuckDBEngine:
     def __init__(self, lake: Lake, threads: int | None = None) -> None:
         self.lake = lake
         self.con = duckdb.connect()
+        self._registered: set[str] = set()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")
         tmp = lake.ops("tmp")
@@ -88,12 +89,6 @@ class DuckDBEngine:
         table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in cols})
         self.register_arrow("ops_batches", table)
 
-    def tables(self) -> list[str]:
-        rows = self.con.execute(
-            "SELECT table_name FROM information_schema.tables ORDER BY table_name"
-        ).fetchall()
-        return [r[0] for r in rows]
-
     # ---- running -------------------------------------------------------------------
     def query(self, sql: str) -> pa.Table:
         try:
@@ -113,15 +108,10 @@ class DuckDBEngine:
         return int(result[0]) if result else 0
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
-        self.con.unregister(name) if name in self._registered else None
+        if name in self._registered:
+            self.con.unregister(name)
         self.con.register(name, table)
         self._registered.add(name)
-
-    @property
-    def _registered(self) -> set[str]:
-        if not hasattr(self, "_reg"):
-            self._reg: set[str] = set()
-        return self._reg
 
     def write_arrow(self, table: pa.Table, dest: Path) -> int:
         pq.write_table(table, dest / "part-0.parquet")

@@ -106,9 +106,6 @@ class Lake:
     def table_dir(self, table: str) -> Path:
         return self.root / layer_of(table) / table
 
-    def exists(self) -> bool:
-        return self.ops("batches").exists()
-
     # ---- batches -------------------------------------------------------------------
     def new_batch_id(self, table: str) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -85,8 +86,6 @@ def build(lake: Lake, settings: Settings, engine: Engine, targets: list[str] | N
     """Build what is stale among the targets (all models when None) and their inputs.
 
     `force` rebuilds the targets themselves even when current, not their inputs."""
-    import time
-
     report = BuildReport()
     with writer_lock(lake.root), recorded_run(lake, "build") as run:
         ctx = BuildContext(lake, settings, engine, as_of, since)
