@@ -43,6 +43,20 @@ DEFAULTS: dict[str, Any] = {
         "promo_days": [],  # extra "MM-DD" days; 1-1 … 10-10 are always promo days
         "campaigns": [],  # [{name, peak: "MM-DD", warmup: ["MM-DD", "MM-DD"]}]
     },
+    "periods": {
+        # a period's lift is against the daily days this many days either side of it
+        "baseline_days": 28,
+    },
+    "repurchase": {
+        # membership candidates: enough buyers, many of whom come back for it, soon
+        "min_buyers": 20,
+        "min_rate": 0.3,
+        "max_median_gap_days": 60,
+    },
+    "channels": {
+        "attribution": "last",  # last, first or linear (all three are built)
+        "lookback_days": 7,  # touches this many days before an order can earn it
+    },
 }
 
 ENV_PREFIX = "CUSTLENS_"

@@ -57,11 +57,23 @@ class BuildContext:
             "segment": lambda: dict(s.get("segment")),
             "classes": lambda: dict(s.get("classes")),
             "calendar": lambda: dict(s.get("calendar")),
+            "periods": lambda: dict(s.get("periods")),
+            "repurchase": lambda: dict(s.get("repurchase")),
+            "channels": lambda: dict(s.get("channels")),
         }[name]()
 
     def sql_params(self) -> dict[str, str]:
         """Literals a model's SQL may use as {name}; evaluated lazily."""
         return _LazyParams(self)
+
+
+_INT_SETTINGS = {
+    "baseline_days": "periods.baseline_days",
+    "lookback_days": "channels.lookback_days",
+    "min_buyers": "repurchase.min_buyers",
+    "max_gap_days": "repurchase.max_median_gap_days",
+}
+_FLOAT_SETTINGS = {"min_rate": "repurchase.min_rate"}
 
 
 class _LazyParams(dict):
@@ -81,4 +93,8 @@ class _LazyParams(dict):
             return "true" if c.settings.get("shop.orders_from") == "events" else "false"
         if key == "lapse_days":
             return str(int(c.settings.get("classes.lapse_days")))
+        if key in _INT_SETTINGS:
+            return str(int(c.settings.get(_INT_SETTINGS[key])))
+        if key in _FLOAT_SETTINGS:
+            return repr(float(c.settings.get(_FLOAT_SETTINGS[key])))
         raise KeyError(key)

@@ -5,6 +5,9 @@ Orders come from order rows (latest load wins); an order that arrived only as li
 qty × price, which is negative for a return (status `refunded`). Where the shop's data
 has no orders at all (Taobao UserBehavior, shop.orders_from = "events") each `buy` event
 is an order of amount 1, so M counts items bought.
+
+GMV counts every order that was paid, refunded later or not (DESIGN.md: GMV before
+refunds, net GMV after); F counts only orders still paid.
 """
 
 from custlens.warehouse.model import Column, Model
@@ -34,7 +37,11 @@ orders AS (
 )
 SELECT order_id, user_id, order_ts, status, amount, channel,
        CAST(timezone({tz}, order_ts) AS DATE) AS order_date,
-       (status = 'paid' AND amount > 0) AS is_paid
+       (status = 'paid' AND amount > 0) AS is_paid,
+       (status IN ('paid', 'refunded') AND amount > 0) AS in_gmv,
+       (status IN ('paid', 'refunded') AND amount > 0 AND user_id IS NOT NULL
+        AND row_number() OVER (PARTITION BY user_id, status IN ('paid', 'refunded') AND amount > 0
+                               ORDER BY order_ts, order_id) = 1) AS is_first_order
 FROM orders
 """
 
@@ -55,6 +62,10 @@ MODEL = Model(
         Column("channel", "VARCHAR"),
         Column("order_date", "DATE", "local date", not_null=True),
         Column("is_paid", "BOOLEAN", "status paid and amount > 0: counts as an order in F",
+               not_null=True),
+        Column("in_gmv", "BOOLEAN", "paid, even if refunded later (amount > 0): counts in GMV",
+               not_null=True),
+        Column("is_first_order", "BOOLEAN", "the customer's first order counted in GMV",
                not_null=True),
     ),
 )
