@@ -46,12 +46,14 @@ DEFAULTS: dict[str, Any] = {
     "periods": {
         # a period's lift is against the daily days this many days either side of it
         "baseline_days": 28,
+        # carts added this many days before a campaign's peak count as "carted before it"
+        "cart_window_days": 30,
     },
     "repurchase": {
         # membership candidates: enough buyers, many of whom come back for it, soon
         "min_buyers": 20,
         "min_rate": 0.3,
-        "max_median_gap_days": 60,
+        "max_median_gap_days": 90,
     },
     "channels": {
         "attribution": "last",  # last, first or linear (all three are built)
@@ -195,6 +197,9 @@ def _validate(settings: Settings) -> None:
         raise CustlensError(f"segment.mode must be kmeans or rules, not {settings.get('segment.mode')!r}")
     if settings.get("shop.orders_from") not in {"orders", "events"}:
         raise CustlensError("shop.orders_from must be 'orders' or 'events'")
+    if settings.get("channels.attribution") not in {"last", "first", "linear"}:
+        raise CustlensError("channels.attribution must be last, first or linear, "
+                            f"not {settings.get('channels.attribution')!r}")
     try:
         from zoneinfo import ZoneInfo
 

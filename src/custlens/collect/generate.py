@@ -24,7 +24,7 @@ from custlens.analysis.calendar import classify
 CHANNELS = np.array(["organic", "search_ad", "feed_ad", "social", "sms"])
 CHANNEL_P = np.array([0.42, 0.22, 0.18, 0.12, 0.06])
 AD_CAMPAIGNS = {"search_ad": ["brand_kw", "generic_kw"], "feed_ad": ["feed_new", "feed_retarget"],
-                "social": ["kol_live"], "sms": [], "organic": []}
+                "social": ["kol_live"], "sms": ["sms_promo"], "organic": []}
 # user types: share, sessions per year, P(buy | session), P(fav), P(cart)
 TYPES = {
     "loyal": (0.08, 46.0, 0.20, 0.22, 0.22),
@@ -87,25 +87,32 @@ def _users(spec: ShopSpec, rng: np.random.Generator, first: int, n: int) -> dict
     share = np.array([TYPES[t][0] for t in names])
     kind = rng.choice(len(names), n, p=share / share.sum())
     channel = rng.choice(len(CHANNELS), n, p=CHANNEL_P)
-    return {"uid": np.arange(first, first + n), "kind": kind, "channel": channel}
+    # half the customers are there from the start, the others arrive through the span
+    join = np.where(rng.random(n) < 0.5, 0, rng.integers(0, spec.days, n))
+    return {"uid": np.arange(first, first + n), "kind": kind, "channel": channel, "join": join}
 
 
 def _events_chunk(spec: ShopSpec, rng, users, weights, items: pa.Table):
     """Sessions → events, vectorized over one chunk of users."""
     names = list(TYPES)
     per_year = np.array([TYPES[t][1] for t in names])[users["kind"]]
-    sessions = rng.poisson(per_year * spec.days / 365.0)
+    join = users["join"]
+    sessions = rng.poisson(per_year * (spec.days - join) / 365.0)
     sessions = np.maximum(sessions, 1)
     s_user = np.repeat(np.arange(len(sessions)), sessions)
     s_kind = users["kind"][s_user]
-    s_day = rng.choice(spec.days, len(s_user), p=weights)
+    # a session's day follows the day weights, from the customer's first day on
+    cdf = np.cumsum(weights)
+    lo = np.where(join > 0, cdf[np.maximum(join - 1, 0)], 0.0)[s_user]
+    u = lo + rng.random(len(s_user)) * (cdf[-1] - lo)
+    s_day = np.minimum(np.searchsorted(cdf, u, side="right"), spec.days - 1)
     s_sec = rng.choice(24, len(s_user), p=HOUR_P) * 3600 + rng.integers(0, 3600, len(s_user))
-    # daily-use categories dominate loyal customers' sessions
+    # loyal customers come back for their own daily-use category (tissues, pet food …)
     loyal = s_kind == names.index("loyal")
-    s_cat = np.where(loyal & (rng.random(len(s_user)) < 0.55),
-                     rng.integers(0, DAILY_USE, len(s_user)),
+    own_daily = users["uid"][s_user] % DAILY_USE
+    s_cat = np.where(loyal & (rng.random(len(s_user)) < 0.55), own_daily,
                      rng.integers(0, N_CATEGORIES, len(s_user)))
-    n_pv = 1 + rng.geometric(0.28, len(s_user))
+    n_pv = rng.geometric(0.3, len(s_user))  # a third of sessions see one page
     p_fav = np.array([TYPES[t][3] for t in names])[s_kind]
     p_cart = np.array([TYPES[t][4] for t in names])[s_kind]
     p_buy = np.array([TYPES[t][2] for t in names])[s_kind]
@@ -239,7 +246,7 @@ def _ad_spend(spec: ShopSpec, visitors: np.ndarray, info: list[dict]) -> pa.Tabl
     cpc = {"search_ad": 1.8, "feed_ad": 0.9, "social": 2.6, "sms": 0.05}
     for d in range(spec.days):
         for ci, name in enumerate(CHANNELS):
-            for camp in AD_CAMPAIGNS[name] or ([name] if name == "sms" else []):
+            for camp in AD_CAMPAIGNS[name]:
                 share = 1 / max(1, len(AD_CAMPAIGNS[name]))
                 clicks = int(visitors[d, ci] * share * 1.4)
                 rows.append({"date": info[d]["date"], "channel": name, "ad_campaign": camp,

@@ -69,6 +69,7 @@ class BuildContext:
 
 _INT_SETTINGS = {
     "baseline_days": "periods.baseline_days",
+    "cart_window_days": "periods.cart_window_days",
     "lookback_days": "channels.lookback_days",
     "min_buyers": "repurchase.min_buyers",
     "max_gap_days": "repurchase.max_median_gap_days",

@@ -1,0 +1,63 @@
+"""ads_hourly — activity by day of week and local hour of day: when to send, when to staff.
+
+Every weekday × hour cell is present (zeros included); per-day figures divide by the
+number of such weekdays in the data's span, so a span with more Saturdays does not
+make Saturday look busier.
+"""
+
+from custlens.warehouse.model import Column, Model
+
+SQL = """
+WITH span_days AS (
+    SELECT weekday, count(*) AS days FROM dws_shop_day WHERE in_span GROUP BY weekday
+),
+cells AS (
+    SELECT w.weekday, h.hour
+    FROM span_days w CROSS JOIN (SELECT CAST(range AS BIGINT) AS hour FROM range(24)) h
+),
+ev AS (
+    SELECT CAST(isodow(dt) AS BIGINT) AS weekday,
+           CAST(hour(timezone({tz}, ts)) AS BIGINT) AS hour, behavior, user_id
+    FROM dwd_events
+    WHERE dt < {as_of} AND ({since} IS NULL OR dt >= {since})
+),
+counts AS (
+    SELECT weekday, hour, count(*) AS events,
+           count(*) FILTER (WHERE behavior = 'pv') AS events_pv,
+           count(*) FILTER (WHERE behavior = 'fav') AS events_fav,
+           count(*) FILTER (WHERE behavior = 'cart') AS events_cart,
+           count(*) FILTER (WHERE behavior = 'buy') AS events_buy,
+           count(DISTINCT user_id) AS users
+    FROM ev GROUP BY weekday, hour
+)
+SELECT c.weekday, c.hour, d.days,
+       coalesce(n.events, 0) AS events, coalesce(n.events_pv, 0) AS events_pv,
+       coalesce(n.events_fav, 0) AS events_fav, coalesce(n.events_cart, 0) AS events_cart,
+       coalesce(n.events_buy, 0) AS events_buy, coalesce(n.users, 0) AS users,
+       CAST(coalesce(n.events, 0) AS DOUBLE) / d.days AS events_per_day,
+       CAST(coalesce(n.events_buy, 0) AS DOUBLE) / d.days AS buys_per_day
+FROM cells c JOIN span_days d ON d.weekday = c.weekday
+LEFT JOIN counts n ON n.weekday = c.weekday AND n.hour = c.hour
+"""
+
+MODEL = Model(
+    name="ads_hourly",
+    grain="one row per day of week (1 = Monday) × local hour (0–23)",
+    description="Events and users by weekday and hour, per day of that weekday.",
+    depends=("dwd_events", "dws_shop_day"),
+    sql=SQL,
+    params=("as_of", "since", "tz"),
+    columns=(
+        Column("weekday", "BIGINT", "1 = Monday … 7 = Sunday", not_null=True),
+        Column("hour", "BIGINT", "local hour", not_null=True),
+        Column("days", "BIGINT", "days of this weekday in the span", not_null=True),
+        Column("events", "BIGINT", not_null=True),
+        Column("events_pv", "BIGINT", not_null=True),
+        Column("events_fav", "BIGINT", not_null=True),
+        Column("events_cart", "BIGINT", not_null=True),
+        Column("events_buy", "BIGINT", not_null=True),
+        Column("users", "BIGINT", not_null=True),
+        Column("events_per_day", "DOUBLE", not_null=True),
+        Column("buys_per_day", "DOUBLE", not_null=True),
+    ),
+)
