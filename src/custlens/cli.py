@@ -15,7 +15,7 @@ from custlens import console, output
 from custlens.collect.generate import ShopSpec
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
-from custlens.i18n import class_name
+from custlens.i18n import class_name, heading, kind_name
 from custlens.masking import mask_table, mask_value
 from custlens.output import Format
 from custlens.workspace import Workspace
@@ -254,6 +254,298 @@ def _segment_title(notes: dict, lang: str) -> str:
     if lang == "zh":
         return f"客户分群 · 分析日 {notes.get('as_of')} · 购买客户 {notes.get('buyers', 0):,} · {how}"
     return f"Segments · as of {notes.get('as_of')} · {notes.get('buyers', 0):,} buyers · {how}"
+
+
+# ---- analyses -------------------------------------------------------------------------------
+ChartOpt = Annotated[Path | None, typer.Option("--chart", help="also draw the result as an SVG chart to this file")]
+
+
+def _pick(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def _chart(path: Path | None, svg_maker) -> None:
+    if path is not None:
+        from custlens import plots
+
+        plots.save(svg_maker(), path)
+        console.info(f"chart written to {path}")
+
+
+@app.command()
+def periods(
+    as_of: AsOfOpt = None,
+    view: Annotated[str, typer.Option(help="instances (default), kinds, carts or campaign-only")] = "instances",
+    chart: ChartOpt = None, fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """Campaign vs daily periods: traffic, GMV, 客单价, conversion, refunds, lift, 同比/环比."""
+    ws = STATE.workspace()
+    a, lang = _date(as_of, "--as-of"), ws.settings.lang
+    views = {"instances": ws.periods, "kinds": ws.period_kinds, "carts": ws.campaign_carts,
+             "campaign-only": ws.campaign_only}
+    if view not in views:
+        raise CustlensError(f"--view: {view!r} is not one of {', '.join(views)}")
+    table = views[view](a)
+    _warn_unknown_holidays(ws)
+    if view == "instances":
+        _chart(chart, lambda: _periods_chart(table, lang))
+    if fmt is not Format.table:
+        output.write(table, fmt, out, lang)
+        return
+    if view == "instances":
+        table = _periods_view(table, lang)
+    pct = ("conversion", "refund_rate", "bounce_rate", "gmv_per_day_mom", "gmv_per_day_yoy",
+           "carted_item_conversion", "carter_conversion", "share_of_peak_buyers")
+    title = {"instances": _pick(lang, "活动期与日常期 (* 数据未覆盖整个时期)",
+                                "Campaign and daily periods (* the data covers part of it)"),
+             "kinds": _pick(lang, "各类时期的平均一天 (对比日常期)", "The average day of each period kind"),
+             "carts": _pick(lang, "大促前加购、大促当天购买", "Carted before a campaign, bought at its peak"),
+             "campaign-only": _pick(lang, "只在大促购买的客户", "Customers who buy only in campaigns")}[view]
+    output.write(table, fmt, out, lang, title, percent=pct)
+    if view == "instances" and out is None:
+        only = ws.campaign_only(a).num_rows
+        console.info(_pick(lang, f"{only:,} 位客户只在大促期间购买: 下次大促前触达 (--view campaign-only)",
+                           f"{only:,} customers buy only in campaigns: reach them before the next one "
+                           "(--view campaign-only)"))
+
+
+def _period_label(row: dict, lang: str) -> str:
+    name = row["period_name"] if lang == "zh" else row["period_name_en"]
+    phase = {"warmup": _pick(lang, "预热", "warm-up"), "peak": _pick(lang, "爆发", "peak")}.get(row["phase"] or "", "")
+    daily = row["kind"] == "daily"
+    label = f"{name} {_pick(lang, '日常', 'daily')}" if daily else f"{name} {phase}".strip()
+    year = "" if daily else f" {row['year']}"
+    return label + year + ("" if row["is_complete"] else " *")
+
+
+def _periods_view(table: pa.Table, lang: str) -> pa.Table:
+    rows = table.to_pylist()
+    labels = [_period_label(r, lang) for r in rows]
+    kinds = [kind_name(r["kind"], lang) for r in rows]
+    view = table.select(["start_date", "days", "visitors", "buyers", "new_buyers", "orders",
+                         "gmv", "net_gmv", "gmv_per_buyer", "gmv_per_order", "conversion",
+                         "refund_rate", "gmv_per_day", "gmv_lift", "gmv_per_day_mom",
+                         "gmv_per_day_yoy"])
+    view = view.add_column(0, "kind", pa.array(kinds, pa.string()))
+    return view.add_column(0, "period", pa.array(labels, pa.string()))
+
+
+def _periods_chart(table: pa.Table, lang: str) -> str:
+    from custlens import plots
+
+    rows = table.to_pylist()
+    return plots.bars([_period_label(r, lang) for r in rows], [r["gmv_per_day"] for r in rows],
+                      _pick(lang, "各时期日均 GMV", "GMV per day, by period"))
+
+
+def _warn_unknown_holidays(ws: Workspace) -> None:
+    years = ws.sql("SELECT DISTINCT year FROM dws_shop_day WHERE in_span AND NOT holiday_known "
+                   "ORDER BY year").column("year").to_pylist()
+    if years:
+        console.warn(f"Chinese public holidays are unknown for {', '.join(map(str, years))} "
+                     "(outside chinese-calendar's years): those days count as daily or weekend days")
+
+
+STAGES = ("pv", "fav", "cart", "fav_or_cart", "buy")
+
+
+@app.command()
+def funnel(
+    by: Annotated[str, typer.Option(help="all (default), day, period, channel or category")] = "all",
+    hourly: Annotated[bool, typer.Option("--hourly", help="activity by hour of day and day of week instead")] = False,
+    as_of: AsOfOpt = None, since: SinceOpt = None,
+    chart: ChartOpt = None, fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """The pv → fav/cart → buy funnel by users and events; 跳失率; time to purchase."""
+    ws = STATE.workspace()
+    a, s, lang = _date(as_of, "--as-of"), _date(since, "--since"), ws.settings.lang
+    if hourly:
+        table = ws.hourly(a, s)
+        if fmt is Format.table:
+            table = _hourly_view(table, lang)
+        output.write(table, fmt, out, lang, _pick(lang, "每日各小时平均事件数 (按星期)",
+                                                   "Events per day by local hour and weekday"))
+        return
+    table = ws.funnel(by, a, s)
+    if by == "all":
+        _chart(chart, lambda: _funnel_chart(table, lang))
+    else:
+        _chart(chart, lambda: _breakdown_chart(table, lang))
+    if fmt is not Format.table:
+        output.write(table, fmt, out, lang)
+        return
+    if by == "all":
+        row = table.to_pylist()[0] if table.num_rows else None
+        output.write(_stages_view(row), fmt, out, lang, _pick(lang, "转化漏斗", "Funnel"),
+                     percent=("of_visitors", "of_previous"))
+        if row and out is None:
+            hours = row["median_hours_to_buy"]
+            console.info(_pick(lang, "跳失率", "bounce rate") + f" {row['bounce_rate'] or 0:.1%} · "
+                         + _pick(lang, "转化率", "conversion") + f" {row['conversion'] or 0:.1%} · "
+                         + _pick(lang, "浏览到购买中位时长", "median time from view to purchase")
+                         + (f" {hours:.1f} h" if hours is not None else " —"))
+        return
+    cols = ["value", "visitors", "users_pv", "users_fav_or_cart", "users_buy", "bounce_rate",
+            "pv_to_fav_or_cart", "fav_or_cart_to_buy", "conversion", "median_hours_to_buy"]
+    view = table.select(cols).rename_columns([by] + cols[1:])
+    output.write(view, fmt, out, lang, _pick(lang, f"转化漏斗 · 按{heading(by, lang)}", f"Funnel by {by}"),
+                 percent=("bounce_rate", "pv_to_fav_or_cart", "fav_or_cart_to_buy", "conversion"))
+
+
+def _stages_view(row: dict | None) -> pa.Table:
+    """One row per stage; each stage against the one it follows (fav, cart after pv)."""
+    previous = {"pv": "visitors", "fav": "users_pv", "cart": "users_pv",
+                "fav_or_cart": "users_pv", "buy": "users_fav_or_cart"}
+    row = row or {}
+    rows = []
+    for stage in STAGES:
+        users = row.get(f"users_{stage}", 0)
+        events = (row.get("events_fav", 0) + row.get("events_cart", 0) if stage == "fav_or_cart"
+                  else row.get(f"events_{stage}", 0))
+        visitors, prev = row.get("visitors", 0), row.get(previous[stage], 0)
+        rows.append({"stage": stage, "users": users, "events": events,
+                     "of_visitors": users / visitors if visitors else None,
+                     "of_previous": users / prev if prev else None})
+    return pa.Table.from_pylist(rows)
+
+
+def _funnel_chart(table: pa.Table, lang: str) -> str:
+    from custlens import plots
+
+    row = table.to_pylist()[0] if table.num_rows else {f"users_{s}": 0 for s in STAGES}
+    return plots.bars(list(STAGES), [row[f"users_{s}"] for s in STAGES],
+                      _pick(lang, "漏斗各环节用户数", "Users at each funnel stage"))
+
+
+def _breakdown_chart(table: pa.Table, lang: str) -> str:
+    from custlens import plots
+
+    rows = table.to_pylist()[:40]
+    return plots.bars([r["value"] for r in rows], [r["conversion"] for r in rows],
+                      _pick(lang, "转化率", "Conversion"), percent=True)
+
+
+WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+
+def _hourly_view(table: pa.Table, lang: str) -> pa.Table:
+    names = [(f"周{d}" if lang == "zh" else d) for d in WEEKDAYS[lang]]
+    grid: dict[int, dict[str, object]] = {h: {"hour": h} for h in range(24)}
+    for r in table.to_pylist():
+        grid[r["hour"]][names[r["weekday"] - 1]] = round(r["events_per_day"], 1)
+    return pa.Table.from_pylist([grid[h] for h in range(24)])
+
+
+@app.command()
+def repurchase(
+    level: Annotated[str, typer.Option(help="category (default) or item")] = "category",
+    invites: Annotated[bool, typer.Option("--invites", help="the customers to invite to membership")] = False,
+    due: Annotated[bool, typer.Option("--due", help="each repeat buyer's next purchase due date")] = False,
+    top: Annotated[int, typer.Option(help="rows in the table view")] = 30,
+    as_of: AsOfOpt = None, since: SinceOpt = None,
+    chart: ChartOpt = None, fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """Repurchase rate and rhythm per category or item; membership candidates and invites."""
+    ws = STATE.workspace()
+    a, s, lang = _date(as_of, "--as-of"), _date(since, "--since"), ws.settings.lang
+    if invites or due:
+        table = ws.membership_invites(a, s) if invites else ws.purchase_due(a, s)
+        title = _pick(lang, "会员邀请名单", "Membership invitations") if invites else \
+            _pick(lang, "下次购买预计日期", "Next purchase due")
+        output.write(table, fmt, out, lang, title)
+        return
+    table = ws.repurchase(level, a, s)
+    _chart(chart, lambda: _repurchase_chart(table, lang))
+    if fmt is not Format.table:
+        output.write(table, fmt, out, lang)
+        return
+    cols = ["key", "buyers", "repeat_buyers", "repurchase_rate", "median_gap_days",
+            "returning_share", "is_daily_use", "is_membership_candidate"]
+    n = sum(table.column("is_membership_candidate").to_pylist())
+    title = _pick(lang, f"复购分析 · {level} · 会员候选 {n}", f"Repurchase · {level} · {n} membership candidates")
+    output.write(table.slice(0, top).select(cols), fmt, out, lang, title,
+                 percent=("repurchase_rate", "returning_share"))
+
+
+def _repurchase_chart(table: pa.Table, lang: str) -> str:
+    from custlens import plots
+
+    rows = table.to_pylist()[:20]
+    return plots.bars([r["key"] for r in rows], [r["repurchase_rate"] for r in rows],
+                      _pick(lang, "复购率 (前 20)", "Repurchase rate (top 20)"), percent=True)
+
+
+@app.command()
+def channels(
+    attribution: Annotated[str | None, typer.Option(help="last (default in config), first or linear")] = None,
+    as_of: AsOfOpt = None, since: SinceOpt = None,
+    chart: ChartOpt = None, fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """Channels and ad campaigns: spend, visitors, buyers, attributed revenue, ROAS, CPA."""
+    ws = STATE.workspace()
+    a, s, lang = _date(as_of, "--as-of"), _date(since, "--since"), ws.settings.lang
+    model = attribution or ws.settings.get("channels.attribution")
+    table = ws.channels(model, a, s)
+    _chart(chart, lambda: _roas_chart(table, lang))
+    if fmt is not Format.table:
+        output.write(table, fmt, out, lang)
+        return
+    cols = ["channel", "ad_campaign", "impressions", "clicks", "cost", "visitors", "buyers",
+            "conversion", "orders", "revenue", "roas", "cpa", "new_customer_share"]
+    days = ws.settings.get("channels.lookback_days")
+    title = _pick(lang, f"渠道与广告 · 归因 {model} · 回溯 {days} 天",
+                  f"Channels and ads · {model}-touch attribution · {days}-day lookback")
+    output.write(table.select(cols), fmt, out, lang, title, percent=("conversion", "new_customer_share"))
+
+
+def _roas_chart(table: pa.Table, lang: str) -> str:
+    from custlens import plots
+
+    rows = [r for r in table.to_pylist() if r["cost"]]
+    return plots.bars([f"{r['channel']} {r['ad_campaign']}".strip() for r in rows],
+                      [r["roas"] for r in rows], _pick(lang, "广告投入产出比 ROAS", "ROAS"))
+
+
+@app.command()
+def retention(
+    by: Annotated[str, typer.Option(help="month (default) or week")] = "month",
+    periods_shown: Annotated[int, typer.Option("--periods", help="periods since, in the table and chart")] = 12,
+    as_of: AsOfOpt = None,
+    chart: ChartOpt = None, fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """Cohorts of first purchase × months (weeks) since: the share who buy again."""
+    ws = STATE.workspace()
+    lang = ws.settings.lang
+    table = ws.retention(by, _date(as_of, "--as-of"))
+    title = _pick(lang, f"留存 · 首购{'月' if by == 'month' else '周'}队列", f"Retention by {by} of first purchase")
+    _chart(chart, lambda: _retention_chart(table, periods_shown, title))
+    if fmt is not Format.table:
+        output.write(table, fmt, out, lang)
+        return
+    output.write(_retention_matrix(table, periods_shown), fmt, out, lang, title,
+                 percent=tuple(str(p) for p in range(periods_shown + 1)))
+
+
+def _retention_matrix(table: pa.Table, shown: int) -> pa.Table:
+    rows: dict = {}
+    for r in table.to_pylist():
+        row = rows.setdefault(r["cohort"], {"cohort": r["cohort"], "cohort_size": r["cohort_size"],
+                                            **{str(p): None for p in range(shown + 1)}})
+        if r["periods_since"] <= shown:
+            row[str(r["periods_since"])] = r["rate"]
+    if not rows:
+        return pa.table({"cohort": pa.array([], pa.date32()), "cohort_size": pa.array([], pa.int64())})
+    return pa.Table.from_pylist(list(rows.values()))
+
+
+def _retention_chart(table: pa.Table, shown: int, title: str) -> str:
+    from custlens import plots
+
+    rows = table.to_pylist()
+    cohorts = sorted({str(r["cohort"]) for r in rows})
+    cells = {(str(r["cohort"]), str(r["periods_since"])): r["rate"] for r in rows
+             if r["periods_since"] <= shown}
+    return plots.heatmap(cohorts, [str(p) for p in range(shown + 1)], cells, title)
 
 
 RFM_COLUMNS = ["user_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",

@@ -23,6 +23,9 @@ from custlens.errors import CustlensError
 from custlens.i18n import heading
 
 
+WIDE = 240  # columns when the table goes to a file or a pipe
+
+
 class Format(StrEnum):
     table = "table"
     csv = "csv"
@@ -87,9 +90,9 @@ def _write_table(table: pa.Table, out: Path | None, lang: str, title: str | None
                        for k, v in row.items()])
     if out:
         with open(out, "w", encoding="utf-8") as fh:
-            Console(file=fh, width=200).print(view)
-    else:
-        Console(width=max(120, Console().width)).print(view)
+            Console(file=fh, width=WIDE).print(view)
+    else:  # a terminal folds to its width; a pipe or a file gets whole rows
+        Console(width=Console().width if sys.stdout.isatty() else WIDE).print(view)
 
 
 def _write_xlsx(table: pa.Table, out: Path) -> None:

@@ -28,6 +28,9 @@ from custlens.warehouse import registry
 from custlens.warehouse.build import BuildReport, build
 
 PRESETS = ("taobao", "online-retail")
+FUNNEL_BREAKDOWNS = ("all", "day", "period", "channel", "category")
+_KIND_ORDER = ("CASE kind WHEN 'campaign' THEN 0 WHEN 'promo_day' THEN 1 WHEN 'holiday' THEN 2 "
+               "ELSE 3 END")
 GENERIC = ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity")
 
 
@@ -106,14 +109,15 @@ class Workspace:
         return self.last_build
 
     def read(self, table: str, as_of: dt.date | None = None, since: dt.date | None = None,
-             order_by: str | None = None) -> pa.Table:
+             order_by: str | None = None, where: str | None = None) -> pa.Table:
         """A table by name, after bringing it up to date."""
         if table in registry.models():
             self.build([table], as_of, since)
         elif table not in registry.SOURCES:
             raise CustlensError(f"no table {table!r}",
                                 hint=f"tables: {', '.join(registry.SOURCES + tuple(registry.models()))}")
-        query = f"SELECT * FROM {table}" + (f" ORDER BY {order_by}" if order_by else "")
+        query = (f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")
+                 + (f" ORDER BY {order_by}" if order_by else ""))
         return self.engine.query(query)
 
     def sql(self, query: str) -> pa.Table:
@@ -139,6 +143,64 @@ class Workspace:
             ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
                                 WHEN 'intent' THEN 2 ELSE 3 END""")
 
+    # ---- analyses (each an ADS table; see its model for the definitions) ---------------
+    def periods(self, as_of: dt.date | None = None) -> pa.Table:
+        """Every period instance: campaign phases, promo days, holidays, months of daily days."""
+        return self.read("ads_periods", as_of, order_by="start_date, kind")
+
+    def period_kinds(self, as_of: dt.date | None = None) -> pa.Table:
+        return self.read("ads_period_kinds", as_of, order_by=_KIND_ORDER + ", day_type")
+
+    def campaign_carts(self, as_of: dt.date | None = None) -> pa.Table:
+        return self.read("ads_campaign_carts", as_of, order_by="peak_date")
+
+    def campaign_only(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
+        """Buyers whose every order fell in a campaign: reach them before the next one."""
+        self.build(["ads_rfm"], as_of, since)
+        return self.engine.query(
+            "SELECT user_id, recency_days, frequency, monetary, segment, segment_en, class "
+            "FROM ads_rfm WHERE is_campaign_only ORDER BY monetary DESC, user_id")
+
+    def funnel(self, by: str = "all", as_of: dt.date | None = None,
+               since: dt.date | None = None) -> pa.Table:
+        _check_choice("--by", by, FUNNEL_BREAKDOWNS)
+        return self.read("ads_funnel", as_of, since, where=f"breakdown = '{by}'",
+                         order_by="visitors DESC, value" if by in ("channel", "category") else "value")
+
+    def hourly(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
+        return self.read("ads_hourly", as_of, since, order_by="weekday, hour")
+
+    def repurchase(self, level: str = "category", as_of: dt.date | None = None,
+                   since: dt.date | None = None) -> pa.Table:
+        _check_choice("--level", level, ("category", "item"))
+        return self.read("ads_repurchase", as_of, since, where=f"level = '{level}'",
+                         order_by="rate_rank, key")
+
+    def membership_invites(self, as_of: dt.date | None = None,
+                           since: dt.date | None = None) -> pa.Table:
+        return self.read("ads_membership_invites", as_of, since,
+                         order_by="level, key, is_repeat_buyer DESC, orders DESC, user_id")
+
+    def purchase_due(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
+        return self.read("ads_purchase_due", as_of, since, order_by="days_until_due, user_id")
+
+    def channels(self, attribution: str | None = None, as_of: dt.date | None = None,
+                 since: dt.date | None = None) -> pa.Table:
+        attribution = attribution or self.settings.get("channels.attribution")
+        _check_choice("--attribution", attribution, ("last", "first", "linear"))
+        return self.read("ads_channels", as_of, since, where=f"attribution = '{attribution}'",
+                         order_by="revenue DESC, channel, ad_campaign")
+
+    def retention(self, by: str = "month", as_of: dt.date | None = None) -> pa.Table:
+        _check_choice("--by", by, ("month", "week"))
+        return self.read("ads_retention", as_of, where=f"unit = '{by}'",
+                         order_by="cohort, periods_since")
+
     def rfm_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_rfm")
         return meta.get("notes", {}) if meta else {}
+
+
+def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise CustlensError(f"{flag}: {value!r} is not one of {', '.join(choices)}")
