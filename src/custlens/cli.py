@@ -617,7 +617,8 @@ def demo(
     with console.progress("building the warehouse"):
         ws.build()
     segment(as_of=None, since=None, mode=None, k=None, fmt=Format.table, out=None)
-    console.info("next: custlens segment --mode rules (each buyer named by its own R/F/M), "
+    console.info("next: custlens periods, custlens funnel, custlens repurchase, custlens channels, "
+                 "custlens retention (the analyses); custlens segment --mode rules, "
                  "custlens sql \"SELECT segment, count(*) FROM ads_rfm GROUP BY ALL\", "
                  "custlens export rfm --format xlsx --out rfm.xlsx")
 

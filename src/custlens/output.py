@@ -22,7 +22,6 @@ from rich.table import Table
 from custlens.errors import CustlensError
 from custlens.i18n import heading
 
-
 WIDE = 240  # columns when the table goes to a file or a pipe
 
 

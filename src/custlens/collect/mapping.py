@@ -135,6 +135,7 @@ class Mapping:
     time_format: str | None = None  # "epoch", "epoch_ms" or a strptime format
     constants: dict[str, str] = field(default_factory=dict)  # field → fixed value
     types: dict[str, str] = field(default_factory=dict)  # source column → SQL type
+    window: tuple[str, str] | None = None  # local dates the data may hold (a dataset's range)
 
     def plan(self) -> list[FieldPlan]:
         by_norm = {_norm(c): c for c in self.columns}
@@ -262,6 +263,11 @@ class Mapping:
             what = {"number": "a number", "integer": "a whole number", "time": "a date-time",
                     "date": "a date", "bool": "true/false", "text": "text"}[p.kind]
             checks.append(f"WHEN {raw} IS NOT NULL AND {parsed} IS NULL THEN 'not {what}'")
+        if self.window and p.name == self.spec.time_field:
+            lo, hi = self.window
+            checks.append(
+                f"WHEN CAST(timezone('{self.tz}', {parsed}) AS DATE) NOT BETWEEN DATE '{lo}' AND DATE '{hi}' "
+                f"THEN 'outside the dataset''s dates {lo}..{hi}'")
         return f"(CASE {' '.join(checks)} END)"
 
 

@@ -85,7 +85,7 @@ SELECT k.attribution, k.channel, k.ad_campaign,
        CAST(s.clicks AS DOUBLE) / nullif(s.impressions, 0) AS ctr,
        coalesce(a.orders, 0) AS orders, coalesce(a.revenue, 0) AS revenue,
        coalesce(a.new_customer_orders, 0) / nullif(a.orders, 0) AS new_customer_share,
-       a.revenue / nullif(s.cost, 0) AS roas,
+       coalesce(a.revenue, 0) / nullif(s.cost, 0) AS roas,
        s.cost / nullif(a.orders, 0) AS cpa
 FROM keys k
 LEFT JOIN traffic t ON t.channel = k.channel AND t.ad_campaign = k.ad_campaign

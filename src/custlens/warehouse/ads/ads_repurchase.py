@@ -6,6 +6,8 @@ of its buyers who ordered anything again later (did the product bring them back?
 A membership candidate has enough buyers (`repurchase.min_buyers`), a high rate
 (`min_rate`) and a short rhythm (`max_median_gap_days`); the item master's daily-use
 flag is shown beside it, but the data decides, so shops without one get candidates too.
+`rate_rank` ranks the keys with at least `min_buyers` buyers first: a rate over two
+buyers is noise, not a finding.
 """
 
 from custlens.warehouse.model import Column, Model
@@ -70,7 +72,8 @@ measured AS (
 SELECT *,
        buyers >= {min_buyers} AND repurchase_rate >= {min_rate}
            AND coalesce(median_gap_days <= {max_gap_days}, false) AS is_membership_candidate,
-       CAST(rank() OVER (PARTITION BY level ORDER BY repurchase_rate DESC, buyers DESC)
+       CAST(rank() OVER (PARTITION BY level
+                         ORDER BY buyers >= {min_buyers} DESC, repurchase_rate DESC, buyers DESC)
             AS BIGINT) AS rate_rank
 FROM measured
 """
@@ -96,7 +99,7 @@ MODEL = Model(
         Column("is_daily_use", "BOOLEAN", "flagged daily-use in the item master",
                not_null=True),
         Column("is_membership_candidate", "BOOLEAN", not_null=True),
-        Column("rate_rank", "BIGINT", "1 = highest repurchase rate at its level",
+        Column("rate_rank", "BIGINT", "1 = highest rate at its level (≥ min_buyers first)",
                not_null=True),
     ),
 )
