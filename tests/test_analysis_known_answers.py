@@ -93,6 +93,17 @@ def test_warmup_daily_and_no_traffic_day(shop):
     assert day["in_span"] and (day["visitors"], day["orders"], day["gmv"]) == (0, 0, 0)
 
 
+def test_shop_campaign_from_config(shop):
+    shop.settings = shop.settings.with_overrides(**{"calendar.campaigns": [
+        {"name": "店庆", "name_en": "Anniversary", "peak": "11-20", "warmup": ["11-18", "11-19"]}]})
+    periods = _periods(shop)
+    peak = periods["campaign:2025:店庆:peak"]
+    assert (peak["days"], peak["buyers"], peak["gmv"]) == (1, 1, 40)  # frank's 11-20 order
+    assert periods["campaign:2025:店庆:warmup"]["days"] == 2
+    assert periods["daily:2025:11:"]["days"] == 12  # three days fewer than without it
+    assert periods["daily:2025:11:"]["gmv"] == 30
+
+
 def test_period_kinds_split_weekends(shop):
     shop.build(as_of=AS_OF)
     rows = {(r["kind"], r["day_type"]): r for r in shop.period_kinds(AS_OF).to_pylist()}
@@ -117,6 +128,13 @@ def test_funnel_by_hand(shop):
     assert days["2025-11-11"]["visitors"] == 3
     channels = {r["value"]: r for r in shop.funnel("channel", AS_OF).to_pylist()}
     assert channels["organic"]["visitors"] == 3 and channels["organic"]["users_buy"] == 1
+
+
+def test_funnel_since_a_date(shop):
+    rows = {r["value"]: r for r in shop.funnel("period", AS_OF, since=dt.date(2025, 11, 12)).to_pylist()}
+    assert set(rows) == {"daily:2025:11:"}  # only erin, on 11-12
+    [row] = shop.funnel("all", AS_OF, since=dt.date(2025, 11, 12)).to_pylist()
+    assert (row["visitors"], row["users_buy"], row["bounce_rate"]) == (1, 0, 0.0)
 
 
 def test_hourly_uses_local_hours(shop):

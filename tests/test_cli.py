@@ -213,3 +213,13 @@ def test_analysis_option_errors(shopdir):
     assert proc.returncode == 2 and "--attribution" in proc.stderr
     proc = _cl(shopdir, "periods", "--view", "weeks", check=False)
     assert proc.returncode == 2 and "campaign-only" in proc.stderr
+
+
+def test_periods_say_when_holidays_are_unknown(tmp_path):
+    # chinese-calendar 1.11 knows 2004–2026: 2027 holidays are unknown, not an error
+    (tmp_path / "o.csv").write_text("order_id,user_id,order_ts,amount\n1,a,2027-01-05 10:00:00,5\n"
+                                    "2,b,2027-01-06 10:00:00,50\n")
+    _cl(tmp_path, "import", "orders", "o.csv")
+    proc = _cl(tmp_path, "periods", "--format", "json")
+    assert "holidays are unknown for 2027" in proc.stderr
+    assert {p["kind"] for p in json.loads(proc.stdout)} == {"daily"}

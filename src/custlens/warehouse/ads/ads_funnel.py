@@ -9,64 +9,77 @@ first page view of an item to their first purchase of it, for the items they bou
 
 from custlens.warehouse.model import Column, Model
 
-SQL = """
-WITH ev AS (
-    SELECT user_id, dt, coalesce(channel, '(none)') AS channel,
-           coalesce(category_id, '(none)') AS category_id, item_id, behavior, ts
-    FROM dwd_events
-    WHERE dt < {as_of} AND ({since} IS NULL OR dt >= {since})
-),
-user_slice AS (
-    SELECT user_id, channel, category_id,
-           count(*) FILTER (WHERE behavior = 'pv') AS pv,
-           count(*) FILTER (WHERE behavior = 'fav') AS fav,
-           count(*) FILTER (WHERE behavior = 'cart') AS cart,
-           count(*) FILTER (WHERE behavior = 'buy') AS buy
-    FROM ev GROUP BY user_id, channel, category_id
-),
-user_day AS (
-    SELECT c.user_id, c.dt, s.period_id, c.count_pv AS pv, c.count_fav AS fav,
-           c.count_cart AS cart, c.count_buy AS buy
-    FROM dws_customer_day c JOIN dws_shop_day s ON s.date = c.dt
-    WHERE c.dt < {as_of} AND ({since} IS NULL OR c.dt >= {since})
-      AND c.count_pv + c.count_fav + c.count_cart + c.count_buy > 0
-),
-per_user AS (
-    SELECT 'all' AS breakdown, 'all' AS value, user_id,
-           sum(pv) AS pv, sum(fav) AS fav, sum(cart) AS cart, sum(buy) AS buy
-    FROM user_slice GROUP BY user_id
-    UNION ALL
-    SELECT 'channel', channel, user_id, sum(pv), sum(fav), sum(cart), sum(buy)
-    FROM user_slice GROUP BY channel, user_id
-    UNION ALL
-    SELECT 'category', category_id, user_id, sum(pv), sum(fav), sum(cart), sum(buy)
-    FROM user_slice GROUP BY category_id, user_id
-    UNION ALL
-    SELECT 'day', CAST(dt AS VARCHAR), user_id, pv, fav, cart, buy FROM user_day
-    UNION ALL
-    SELECT 'period', period_id, user_id, sum(pv), sum(fav), sum(cart), sum(buy)
-    FROM user_day GROUP BY period_id, user_id
-),
-funnel AS (
-    SELECT breakdown, value, count(*) AS visitors,
-           count(*) FILTER (WHERE pv > 0) AS users_pv,
-           count(*) FILTER (WHERE fav > 0) AS users_fav,
-           count(*) FILTER (WHERE cart > 0) AS users_cart,
-           count(*) FILTER (WHERE fav + cart > 0) AS users_fav_or_cart,
-           count(*) FILTER (WHERE buy > 0) AS users_buy,
+# count(CASE …) rather than count(*) FILTER: the same result, a quarter faster in DuckDB
+STAGES = """count(*) AS visitors,
+           count(CASE WHEN pv > 0 THEN 1 END) AS users_pv,
+           count(CASE WHEN fav > 0 THEN 1 END) AS users_fav,
+           count(CASE WHEN cart > 0 THEN 1 END) AS users_cart,
+           count(CASE WHEN fav + cart > 0 THEN 1 END) AS users_fav_or_cart,
+           count(CASE WHEN buy > 0 THEN 1 END) AS users_buy,
            CAST(sum(pv) AS BIGINT) AS events_pv, CAST(sum(fav) AS BIGINT) AS events_fav,
            CAST(sum(cart) AS BIGINT) AS events_cart, CAST(sum(buy) AS BIGINT) AS events_buy,
-           count(*) FILTER (WHERE pv = 1 AND fav + cart + buy = 0) AS bounced
-    FROM per_user GROUP BY breakdown, value
+           count(CASE WHEN pv = 1 AND fav + cart + buy = 0 THEN 1 END) AS bounced"""
+
+BEHAVIOURS = """count(CASE WHEN behavior = 'pv' THEN 1 END) AS pv,
+           count(CASE WHEN behavior = 'fav' THEN 1 END) AS fav,
+           count(CASE WHEN behavior = 'cart' THEN 1 END) AS cart,
+           count(CASE WHEN behavior = 'buy' THEN 1 END) AS buy"""
+
+# each part reads dwd_events itself: a CTE read by several parts is materialized whole
+WINDOW = "dt < {as_of} AND ({since} IS NULL OR dt >= {since})"
+
+# Each breakdown is aggregated on its own key (a date stays a date until the few result
+# rows are labelled): one union of per-user rows keyed by text cost twice as much.
+SQL = """
+WITH user_day AS (
+    SELECT user_id, dt, count_pv AS pv, count_fav AS fav, count_cart AS cart, count_buy AS buy
+    FROM dws_customer_day
+    WHERE WINDOW AND count_pv + count_fav + count_cart + count_buy > 0
+),
+by_period AS (
+    SELECT p.period_id, p.user_id, p.count_pv AS pv, p.count_fav AS fav, p.count_cart AS cart,
+           p.count_buy AS buy
+    FROM dws_customer_period p
+    WHERE {since} IS NULL
+    UNION ALL
+    SELECT s.period_id, u.user_id, sum(u.pv), sum(u.fav), sum(u.cart), sum(u.buy)
+    FROM user_day u JOIN dws_shop_day s ON s.date = u.dt
+    WHERE {since} IS NOT NULL
+    GROUP BY s.period_id, u.user_id
+),
+by_all AS (
+    SELECT user_id, sum(pv) AS pv, sum(fav) AS fav, sum(cart) AS cart, sum(buy) AS buy
+    FROM by_period GROUP BY user_id
+),
+by_channel AS (
+    SELECT coalesce(channel, '(none)') AS channel, user_id, BEHAVIOURS
+    FROM dwd_events WHERE WINDOW GROUP BY 1, user_id
+),
+by_category AS (
+    SELECT coalesce(category_id, '(none)') AS category_id, user_id, BEHAVIOURS
+    FROM dwd_events WHERE WINDOW GROUP BY 1, user_id
+),
+funnel AS (
+    SELECT 'all' AS breakdown, 'all' AS value, STAGES FROM by_all
+    UNION ALL SELECT 'channel', channel, STAGES FROM by_channel GROUP BY channel
+    UNION ALL SELECT 'category', category_id, STAGES FROM by_category GROUP BY category_id
+    UNION ALL SELECT 'day', CAST(dt AS VARCHAR), STAGES FROM user_day GROUP BY dt
+    UNION ALL SELECT 'period', period_id, STAGES FROM by_period GROUP BY period_id
+),
+bought AS (
+    SELECT DISTINCT user_id, item_id FROM dwd_events
+    WHERE WINDOW AND behavior = 'buy' AND item_id IS NOT NULL
 ),
 pairs AS (
-    SELECT user_id, item_id,
-           min(ts) FILTER (WHERE behavior = 'pv') AS first_pv,
-           min(ts) FILTER (WHERE behavior = 'buy') AS first_buy,
-           min(dt) FILTER (WHERE behavior = 'buy') AS buy_dt,
-           min(channel) AS channel, min(category_id) AS category_id
-    FROM ev WHERE item_id IS NOT NULL
-    GROUP BY user_id, item_id
+    SELECT e.user_id, e.item_id,
+           min(e.ts) FILTER (WHERE e.behavior = 'pv') AS first_pv,
+           min(e.ts) FILTER (WHERE e.behavior = 'buy') AS first_buy,
+           min(e.dt) FILTER (WHERE e.behavior = 'buy') AS buy_dt,
+           coalesce(min(e.channel), '(none)') AS channel,
+           coalesce(min(e.category_id), '(none)') AS category_id
+    FROM dwd_events e JOIN bought b ON b.user_id = e.user_id AND b.item_id = e.item_id
+    WHERE e.WINDOW
+    GROUP BY e.user_id, e.item_id
 ),
 waits AS (
     SELECT p.*, s.period_id, date_diff('second', first_pv, first_buy) / 3600.0 AS hours
@@ -88,14 +101,14 @@ SELECT f.*,
        CAST(f.events_buy AS DOUBLE) / nullif(f.events_pv, 0) AS events_buy_per_pv,
        t.median_hours_to_buy
 FROM funnel f LEFT JOIN time_to_buy t ON t.breakdown = f.breakdown AND t.value = f.value
-"""
+""".replace("STAGES", STAGES).replace("BEHAVIOURS", BEHAVIOURS).replace("WINDOW", WINDOW)
 
 MODEL = Model(
     name="ads_funnel",
     grain="one row per breakdown (all, day, period, channel, category) × value",
     description="Funnel stages by users and events, bounce rate, conversion and time to "
     "purchase.",
-    depends=("dwd_events", "dws_customer_day", "dws_shop_day"),
+    depends=("dwd_events", "dws_customer_day", "dws_customer_period", "dws_shop_day"),
     sql=SQL,
     params=("as_of", "since"),
     columns=(

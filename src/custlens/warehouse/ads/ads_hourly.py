@@ -1,5 +1,7 @@
 """ads_hourly — activity by day of week and local hour of day: when to send, when to staff.
 
+Counts are of events, not distinct users: a distinct count per cell would cost as much
+as the rest of the analyses together at scale, and the pattern is the same.
 Every weekday × hour cell is present (zeros included); per-day figures divide by the
 number of such weekdays in the data's span, so a span with more Saturdays does not
 make Saturday look busier.
@@ -9,7 +11,9 @@ from custlens.warehouse.model import Column, Model
 
 SQL = """
 WITH span_days AS (
-    SELECT weekday, count(*) AS days FROM dws_shop_day WHERE in_span GROUP BY weekday
+    SELECT weekday, count(*) AS days FROM dws_shop_day
+    WHERE in_span AND ({since} IS NULL OR date >= {since})
+    GROUP BY weekday
 ),
 cells AS (
     SELECT w.weekday, h.hour
@@ -17,7 +21,7 @@ cells AS (
 ),
 ev AS (
     SELECT CAST(isodow(dt) AS BIGINT) AS weekday,
-           CAST(hour(timezone({tz}, ts)) AS BIGINT) AS hour, behavior, user_id
+           CAST(hour(timezone({tz}, ts)) AS BIGINT) AS hour, behavior
     FROM dwd_events
     WHERE dt < {as_of} AND ({since} IS NULL OR dt >= {since})
 ),
@@ -26,14 +30,13 @@ counts AS (
            count(*) FILTER (WHERE behavior = 'pv') AS events_pv,
            count(*) FILTER (WHERE behavior = 'fav') AS events_fav,
            count(*) FILTER (WHERE behavior = 'cart') AS events_cart,
-           count(*) FILTER (WHERE behavior = 'buy') AS events_buy,
-           count(DISTINCT user_id) AS users
+           count(*) FILTER (WHERE behavior = 'buy') AS events_buy
     FROM ev GROUP BY weekday, hour
 )
 SELECT c.weekday, c.hour, d.days,
        coalesce(n.events, 0) AS events, coalesce(n.events_pv, 0) AS events_pv,
        coalesce(n.events_fav, 0) AS events_fav, coalesce(n.events_cart, 0) AS events_cart,
-       coalesce(n.events_buy, 0) AS events_buy, coalesce(n.users, 0) AS users,
+       coalesce(n.events_buy, 0) AS events_buy,
        CAST(coalesce(n.events, 0) AS DOUBLE) / d.days AS events_per_day,
        CAST(coalesce(n.events_buy, 0) AS DOUBLE) / d.days AS buys_per_day
 FROM cells c JOIN span_days d ON d.weekday = c.weekday
@@ -43,7 +46,7 @@ LEFT JOIN counts n ON n.weekday = c.weekday AND n.hour = c.hour
 MODEL = Model(
     name="ads_hourly",
     grain="one row per day of week (1 = Monday) × local hour (0–23)",
-    description="Events and users by weekday and hour, per day of that weekday.",
+    description="Events by weekday and local hour, per day of that weekday.",
     depends=("dwd_events", "dws_shop_day"),
     sql=SQL,
     params=("as_of", "since", "tz"),
@@ -56,7 +59,6 @@ MODEL = Model(
         Column("events_fav", "BIGINT", not_null=True),
         Column("events_cart", "BIGINT", not_null=True),
         Column("events_buy", "BIGINT", not_null=True),
-        Column("users", "BIGINT", not_null=True),
         Column("events_per_day", "DOUBLE", not_null=True),
         Column("buys_per_day", "DOUBLE", not_null=True),
     ),

@@ -26,17 +26,11 @@ instances AS (
 lengths AS (
     SELECT period_id, count(*) AS calendar_days FROM dws_shop_day GROUP BY period_id
 ),
-user_activity AS (
-    SELECT d.period_id, c.user_id, sum(c.count_pv) AS pv,
-           sum(c.count_fav + c.count_cart + c.count_buy) AS other
-    FROM dws_customer_day c JOIN days d ON d.date = c.dt
-    WHERE c.count_pv + c.count_fav + c.count_cart + c.count_buy > 0
-    GROUP BY d.period_id, c.user_id
-),
 traffic AS (
     SELECT period_id, count(*) AS visitors,
-           count(*) FILTER (WHERE pv = 1 AND other = 0) AS bounced
-    FROM user_activity GROUP BY period_id
+           count(CASE WHEN count_pv = 1 AND count_fav + count_cart + count_buy = 0 THEN 1 END)
+               AS bounced
+    FROM dws_customer_period GROUP BY period_id
 ),
 sales AS (
     SELECT d.period_id,
@@ -115,7 +109,7 @@ MODEL = Model(
     grain="one row per period instance (kind × year × name × phase) with data",
     description="Campaign, promo-day, holiday and daily periods: traffic, sales, conversion, "
     "refunds, lift over the daily baseline, 同比 and 环比.",
-    depends=("dws_shop_day", "dws_customer_day", "dwd_orders"),
+    depends=("dws_shop_day", "dws_customer_period", "dwd_orders"),
     sql=SQL,
     params=("as_of", "periods"),
     columns=(
