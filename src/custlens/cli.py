@@ -294,6 +294,8 @@ def periods(
         return
     if view == "instances":
         table = _periods_view(table, lang)
+    elif view == "kinds":
+        table = _kinds_view(table, lang)
     pct = ("conversion", "refund_rate", "bounce_rate", "gmv_per_day_mom", "gmv_per_day_yoy",
            "carted_item_conversion", "carter_conversion", "share_of_peak_buyers")
     title = {"instances": _pick(lang, "活动期与日常期 (* 数据未覆盖整个时期)",
@@ -328,6 +330,17 @@ def _periods_view(table: pa.Table, lang: str) -> pa.Table:
                          "gmv_per_day_yoy"])
     view = view.add_column(0, "kind", pa.array(kinds, pa.string()))
     return view.add_column(0, "period", pa.array(labels, pa.string()))
+
+
+DAY_TYPES = {"all": ("全部", "all"), "workday": ("工作日", "workday"), "weekend": ("周末", "weekend")}
+
+
+def _kinds_view(table: pa.Table, lang: str) -> pa.Table:
+    rows = table.to_pylist()
+    for r in rows:
+        r["kind"] = kind_name(r["kind"], lang)
+        r["day_type"] = DAY_TYPES[r["day_type"]][0 if lang == "zh" else 1]
+    return pa.Table.from_pylist(rows, schema=table.schema) if rows else table
 
 
 def _periods_chart(table: pa.Table, lang: str) -> str:
@@ -607,7 +620,7 @@ def demo(
     users: Annotated[int, typer.Option(help="customers in the demo shop")] = 20_000,
     days: Annotated[int, typer.Option(help="days (a whole year shows every campaign)")] = 365,
 ) -> None:
-    """Generate a shop, load it, build the warehouse and print its segments and classes."""
+    """Generate a shop, load it, build the warehouse, print segments, classes and periods."""
     ws = STATE.workspace()
     if not ws.lake.batches("events"):
         with console.progress(f"generating a demo shop: {users:,} customers × {days} days"):
@@ -617,6 +630,7 @@ def demo(
     with console.progress("building the warehouse"):
         ws.build()
     segment(as_of=None, since=None, mode=None, k=None, fmt=Format.table, out=None)
+    periods(as_of=None, view="kinds", chart=None, fmt=Format.table, out=None)
     console.info("next: custlens periods, custlens funnel, custlens repurchase, custlens channels, "
                  "custlens retention (the analyses); custlens segment --mode rules, "
                  "custlens sql \"SELECT segment, count(*) FROM ads_rfm GROUP BY ALL\", "
