@@ -107,12 +107,14 @@ TABLES: dict[str, TableSpec] = {
 }
 
 # Load metadata every ODS row carries: which batch, from where, which record.
-LOAD_META = pa.schema([("_batch_id", pa.string()), ("_source", pa.string()), ("_line", pa.int64())])
+# `_offset`: the byte offset of the line in its file, for logs read by the agent (else NULL).
+LOAD_META = pa.schema([("_batch_id", pa.string()), ("_source", pa.string()), ("_line", pa.int64()),
+                       ("_offset", pa.int64())])
 
 # One rejected record: where it was, which field, why, and the raw text.
 REJECTED = pa.schema([
     ("_batch_id", pa.string()), ("table_name", pa.string()), ("_source", pa.string()),
-    ("_line", pa.int64()), ("field", pa.string()), ("value", pa.string()),
+    ("_line", pa.int64()), ("_offset", pa.int64()), ("field", pa.string()), ("value", pa.string()),
     ("reason", pa.string()), ("raw", pa.string()),
 ])
 

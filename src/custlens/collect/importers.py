@@ -12,6 +12,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -77,13 +78,33 @@ def ingest(lake: Lake, table: str, path: Path, opts: ImportOptions, shop_tz: str
     spec = schema.spec(table)
     path = Path(path)
     options = {"kind": kind, **opts.fingerprint_part()}
-    digest = hashlib.sha256(json.dumps([file_fingerprint(path), spec.name, options],
-                                       sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    content = file_fingerprint(path)
+
+    def opener(con: duckdb.DuckDBPyConnection, scratch: Path) -> Source:
+        return open_source(con, path, scratch, encoding=opts.encoding, sep=opts.sep,
+                           header=opts.header, names=opts.names, sheet=opts.sheet)
+
+    return ingest_source(lake, spec.name, str(path), content, opener, opts, shop_tz, options)
+
+
+def ingest_source(lake: Lake, table: str, label: str, content: Any,
+                  opener: Callable[[duckdb.DuckDBPyConnection, Path], Source],
+                  opts: ImportOptions, shop_tz: str, options: dict[str, Any],
+                  recover: bool = True) -> ImportResult:
+    """One batch from any source `opener` registers as the view `src`.
+
+    `content` identifies what is read (a file's fingerprint, a log's identity and byte
+    range): the same content with the same options is imported once.
+    """
+    spec = schema.spec(table)
+    digest = hashlib.sha256(json.dumps([content, spec.name, options], sort_keys=True,
+                                       ensure_ascii=False, default=str).encode()).hexdigest()
     with writer_lock(lake.root):
-        lake.recover()
+        if recover:
+            lake.recover()
         previous = lake.batch_with_fingerprint(spec.name, digest)
         if previous:
-            return ImportResult(spec.name, path, None, previous)
+            return ImportResult(spec.name, Path(label), None, previous)
         batch_id = lake.new_batch_id(spec.name)
         staged = lake.staging(batch_id)
         scratch = lake.staging(f"{batch_id}-source")
@@ -91,20 +112,19 @@ def ingest(lake: Lake, table: str, path: Path, opts: ImportOptions, shop_tz: str
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET temp_directory = '{lake.ops('tmp')}'")
-            source = open_source(con, path, scratch, encoding=opts.encoding, sep=opts.sep,
-                                 header=opts.header, names=opts.names, sheet=opts.sheet)
+            source = opener(con, scratch)
             mapping = Mapping(spec, source.columns, opts.map, opts.values, opts.tz,
                               opts.time_format, opts.constants, source.types, opts.window)
             plans = mapping.plan()
             _define_checked(con, mapping, plans)
-            rows, rejected = _write(con, spec, staged, batch_id, path, shop_tz, plans, source)
+            rows, rejected = _write(con, spec, staged, batch_id, label, shop_tz, plans, source)
             samples = _samples(con, staged)
         finally:
             con.close()
             shutil.rmtree(scratch, ignore_errors=True)
-        batch = lake.commit_batch(batch_id, spec.name, str(path), digest, staged, rows,
+        batch = lake.commit_batch(batch_id, spec.name, label, digest, staged, rows,
                                   rejected, options)
-        return ImportResult(spec.name, path, batch, None, samples)
+        return ImportResult(spec.name, Path(label), batch, None, samples)
 
 
 def _define_checked(con: duckdb.DuckDBPyConnection, m: Mapping, plans: list[FieldPlan]) -> None:
@@ -134,11 +154,12 @@ def _key_expr(spec: schema.TableSpec, plans: list[FieldPlan]) -> dict[str, str]:
     return {}
 
 
-def _write(con, spec, staged: Path, batch_id: str, path: Path, shop_tz: str,
+def _write(con, spec, staged: Path, batch_id: str, label: str, shop_tz: str,
            plans: list[FieldPlan], source: Source) -> tuple[int, int]:
     keys = _key_expr(spec, plans)
     cols = [f"{keys[f]} AS {f}" if f in keys else f"p_{f} AS {f}" for f in spec.fields]
-    meta = [f"{_q(batch_id)} AS _batch_id", f"{_q(str(path))} AS _source", "_line"]
+    offset = "_offset" if source.offsets else "CAST(NULL AS BIGINT) AS _offset"
+    meta = [f"{_q(batch_id)} AS _batch_id", f"{_q(label)} AS _source", "_line", offset]
     if spec.time_field:
         meta.append(f"CAST(timezone({_q(shop_tz)}, p_{spec.time_field}) AS DATE) AS dt")
     good = f"SELECT {', '.join(cols + meta)} FROM checked WHERE _reason IS NULL"
@@ -161,7 +182,7 @@ def _write(con, spec, staged: Path, batch_id: str, path: Path, shop_tz: str,
     value_of = " ".join(f"WHEN '{p.name}' THEN r_{p.name}" for p in plans)
     bad = (
         f"SELECT {_q(batch_id)} AS _batch_id, {_q(spec.name)} AS table_name, "
-        f"{_q(str(path))} AS _source, _line, _bad_field AS field, "
+        f"{_q(label)} AS _source, _line, {offset}, _bad_field AS field, "
         f"(CASE _bad_field {value_of} END) AS value, _reason AS reason, "
         f"CAST(to_json(_rec) AS VARCHAR) AS raw FROM checked WHERE _reason IS NOT NULL"
     )
@@ -169,7 +190,8 @@ def _write(con, spec, staged: Path, batch_id: str, path: Path, shop_tz: str,
     if broken:
         extra = pa.table({
             "_batch_id": [batch_id] * len(broken), "table_name": [spec.name] * len(broken),
-            "_source": [str(path)] * len(broken), "_line": [b["_line"] for b in broken],
+            "_source": [label] * len(broken), "_line": [b["_line"] for b in broken],
+            "_offset": [b.get("_offset") for b in broken],
             "field": [None] * len(broken), "value": [None] * len(broken),
             "reason": [b["reason"] for b in broken], "raw": [b["raw"] for b in broken],
         }, schema=schema.REJECTED)

@@ -30,6 +30,7 @@ class Source:
     broken: list[dict] = field(default_factory=list)  # {_line, reason, raw}
     csv: bool = False  # CSV: split errors are only known after a scan
     types: dict[str, str] = field(default_factory=dict)  # typed sources (Parquet)
+    offsets: bool = False  # `src` has `_offset`, each record's byte offset in its file
 
 
 def detect_encoding(path: Path) -> str:
@@ -199,11 +200,23 @@ def _open_jsonl(con, path: Path, encoding: str | None) -> Source:
             flat = _flatten(obj)
             flat["_line"] = n
             records.append(flat)
-    columns = list(dict.fromkeys(k for r in records for k in r if k != "_line"))
+    return records_source(con, records, broken)
+
+
+META_COLUMNS = ("_line", "_offset")
+
+
+def records_source(con: duckdb.DuckDBPyConnection, records: list[dict[str, object]],
+                   broken: list[dict]) -> Source:
+    """Register parsed records (flat dicts with `_line`, maybe `_offset`) as the view `src`."""
+    columns = list(dict.fromkeys(k for r in records for k in r if k not in META_COLUMNS))
+    offsets = any("_offset" in r for r in records[:1]) or any("_offset" in b for b in broken[:1])
     data = {"_line": pa.array([r["_line"] for r in records], pa.int64())}
+    if offsets:
+        data["_offset"] = pa.array([r.get("_offset") for r in records], pa.int64())
     for c in columns:
         data[c] = pa.array([_cell(r.get(c)) if not isinstance(r.get(c), list | dict)
                             else json.dumps(r.get(c), ensure_ascii=False) for r in records], pa.string())
     con.register("src_arrow", pa.table(data))
     con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM src_arrow")
-    return Source(columns, broken)
+    return Source(columns, broken, offsets=offsets)

@@ -3,8 +3,8 @@
 from custlens.warehouse.model import Column, Model
 
 SQL = """
-SELECT _batch_id AS batch_id, table_name, _source AS source, _line AS line, field, value,
-       reason, raw
+SELECT _batch_id AS batch_id, table_name, _source AS source, _line AS line,
+       _offset AS byte_offset, field, value, reason, raw
 FROM ods_rejected
 """
 
@@ -20,6 +20,7 @@ MODEL = Model(
         Column("table_name", "VARCHAR", not_null=True),
         Column("source", "VARCHAR", not_null=True),
         Column("line", "BIGINT", "line (or record) number in the source"),
+        Column("byte_offset", "BIGINT", "byte offset of the line, for collected logs"),
         Column("field", "VARCHAR", "the first field that failed; NULL if the line could not be split"),
         Column("value", "VARCHAR"),
         Column("reason", "VARCHAR", not_null=True),
