@@ -77,10 +77,19 @@ def generate(
     days: Annotated[int, typer.Option(help="number of days")] = 365,
     seed: Annotated[int, typer.Option(help="random seed: same seed, same shop")] = 7,
     out: Annotated[Path | None, typer.Option(help="write raw Parquet files here instead of loading the lake")] = None,
+    as_logs: Annotated[Path | None, typer.Option("--as-logs", help="write behaviour as rotating JSON-lines logs here (for custlens collect), the tables as Parquet")] = None,
 ) -> None:
     """Generate a realistic synthetic shop (campaigns, loyal and one-time buyers, intent users)."""
     ws = STATE.workspace()
     spec = ShopSpec(users=users, start=_date(start, "--start") or dt.date(2025, 1, 1), days=days, seed=seed)
+    if as_logs:
+        from custlens.collect.generate import write_logs
+
+        with console.progress(f"writing {users:,} customers × {days} days as logs"):
+            written = write_logs(spec, as_logs)
+        console.info(f"wrote {len(written['logs'])} log files to {as_logs / 'logs'} and the tables to "
+                     f"{as_logs / 'tables'}; next: custlens collect '{as_logs / 'logs'}/events.log*'")
+        return
     with console.progress(f"generating {users:,} customers × {days} days"):
         results = ws.generate(spec, out)
     if out:
@@ -140,6 +149,57 @@ def _generic(kind: str):
 
 for _kind in ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity"):
     import_app.command(_kind)(_generic(_kind))
+
+
+# ---- collection -----------------------------------------------------------------------------
+@app.command()
+def collect(
+    patterns: Annotated[list[str], typer.Argument(help="log files or globs (quote globs: 'logs/*.log')")],
+    follow: Annotated[bool, typer.Option("--follow/--once", help="keep tailing until SIGTERM (--follow) or read what is there and stop (--once, default)")] = False,
+    to: Annotated[str, typer.Option("--to", help="lake (default) or kafka://HOST:PORT/TOPIC")] = "lake",
+    input_format: Annotated[str, typer.Option("--input-format", help="auto, json, csv or filebeat")] = "auto",
+    name: Annotated[str, typer.Option("--name", help="agent name: its registry of read positions")] = "default",
+    interval: Annotated[float, typer.Option(help="seconds between passes with --follow")] = 2.0,
+    map: Annotated[str | None, typer.Option("--map", help="field=key,… (canonical field = your key)")] = None,
+    value: Annotated[str | None, typer.Option("--value", help="field=raw:canonical,…")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="time zone of local times in the logs")] = None,
+    time_format: Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")] = None,
+) -> None:
+    """Tail behaviour logs (JSON lines, CSV, Filebeat output) into the lake; resumes where it stopped."""
+    from custlens.collect.importers import ImportOptions
+    from custlens.collect.logagent import LogAgent, PassCounts
+
+    if to != "lake":
+        raise CustlensError(f"--to {to}: only the lake for now; shipping to Kafka comes with the bus (issue #4)")
+    ws = STATE.workspace()
+    opts = ImportOptions(map=dict(parse_pairs(map, "--map")), values=parse_values(value),
+                         tz=tz or ws.settings.tz, time_format=time_format)
+    agent = LogAgent(ws.lake, patterns, opts, ws.settings.tz, name=name, fmt=input_format)
+
+    def report(c: PassCounts, final: bool = False) -> None:
+        console.info(f"{'collected' if final else 'so far'}: {c.lines:,} lines, {c.bytes:,} bytes, "
+                     f"{c.loaded:,} loaded, {c.quarantined:,} quarantined, {len(c.batches):,} batches")
+
+    if follow:
+        last = [0]
+
+        def on_pass(total: PassCounts) -> None:
+            if total.lines != last[0]:
+                last[0] = total.lines
+                report(total)
+
+        console.info(f"following {', '.join(patterns)} (SIGTERM or Ctrl-C stops after the batch in hand)")
+        report(agent.follow(interval, on_pass), final=True)
+        return
+    with console.progress(f"collecting {', '.join(patterns)}"):
+        counts = agent.run_pass()
+    report(counts, final=True)
+    for r in counts.batches:
+        for sample in r.samples[:3]:
+            console.warn(f"{sample['_source']} line {sample['_line']} (byte {sample.get('_offset')}): "
+                         f"{sample['reason']}")
+    if counts.quarantined:
+        console.warn("see: custlens quarantine show")
 
 
 # ---- batches and quarantine -----------------------------------------------------------------

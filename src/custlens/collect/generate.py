@@ -11,6 +11,7 @@ birthdays (some lunar), refunds.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,4 +265,46 @@ def write_raw(spec: ShopSpec, out: Path) -> dict[str, list[Path]]:
             path = out / f"{table}-{n:04d}.parquet"
             pq.write_table(data, path)
             written.setdefault(table, []).append(path)
+    return written
+
+
+def write_logs(spec: ShopSpec, out: Path, rotate_bytes: int = 8 << 20) -> dict[str, list[Path]]:
+    """Behaviour as a web server would log it — JSON lines, rotated by size
+    (events.log.N … events.log.1, events.log the newest) — and the other tables as
+    Parquet, as a shop's database would hand them over."""
+    logs, tables = out / "logs", out / "tables"
+    logs.mkdir(parents=True, exist_ok=True)
+    tables.mkdir(parents=True, exist_ok=True)
+    parts: list[Path] = []
+    written: dict[str, list[Path]] = {"logs": [], "tables": []}
+    current, size = None, 0
+    for n, chunk in enumerate(generate(spec)):
+        for table, data in chunk.items():
+            if table != "events":
+                path = tables / f"{table}-{n:04d}.parquet"
+                pq.write_table(data, path)
+                written["tables"].append(path)
+                continue
+            data = data.sort_by("ts")
+            ts = data.column("ts").cast(pa.int64()).to_numpy() // 1_000_000
+            cols = {c: data.column(c).to_pylist() for c in data.column_names if c != "ts"}
+            for i in range(data.num_rows):
+                if current is None or size >= rotate_bytes:
+                    if current is not None:
+                        current.close()
+                    part = logs / f"part-{len(parts):05d}"
+                    parts.append(part)
+                    current, size = open(part, "w", encoding="utf-8"), 0  # noqa: SIM115
+                record = {c: v[i] for c, v in cols.items() if v[i] not in (None, "")}
+                record["ts"] = dt.datetime.fromtimestamp(int(ts[i]), dt.UTC).isoformat()
+                line = json.dumps(record, ensure_ascii=False) + "\n"
+                current.write(line)
+                size += len(line)
+    if current is not None:
+        current.close()
+    # logrotate's names: the newest is events.log, older ones events.log.1, .2 …
+    for age, part in enumerate(reversed(parts)):
+        dest = logs / ("events.log" if age == 0 else f"events.log.{age}")
+        part.rename(dest)
+        written["logs"].append(dest)
     return written

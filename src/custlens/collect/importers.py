@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -90,11 +90,12 @@ def ingest(lake: Lake, table: str, path: Path, opts: ImportOptions, shop_tz: str
 def ingest_source(lake: Lake, table: str, label: str, content: Any,
                   opener: Callable[[duckdb.DuckDBPyConnection, Path], Source],
                   opts: ImportOptions, shop_tz: str, options: dict[str, Any],
-                  recover: bool = True) -> ImportResult:
+                  recover: bool = True, check_previous: bool = True) -> ImportResult:
     """One batch from any source `opener` registers as the view `src`.
 
     `content` identifies what is read (a file's fingerprint, a log's identity and byte
-    range): the same content with the same options is imported once.
+    range): the same content with the same options is imported once. A caller that
+    knows its content is new (the log agent, from its own state) skips the look-up.
     """
     spec = schema.spec(table)
     digest = hashlib.sha256(json.dumps([content, spec.name, options], sort_keys=True,
@@ -102,7 +103,7 @@ def ingest_source(lake: Lake, table: str, label: str, content: Any,
     with writer_lock(lake.root):
         if recover:
             lake.recover()
-        previous = lake.batch_with_fingerprint(spec.name, digest)
+        previous = lake.batch_with_fingerprint(spec.name, digest) if check_previous else None
         if previous:
             return ImportResult(spec.name, Path(label), None, previous)
         batch_id = lake.new_batch_id(spec.name)
@@ -145,8 +146,10 @@ def _key_expr(spec: schema.TableSpec, plans: list[FieldPlan]) -> dict[str, str]:
     has = {p.name for p in plans if p.column}
     if spec.name == "events":
         content = ", ".join(f"p_{f}" for f in EVENT_CONTENT)
-        own = "COALESCE(TRY_CAST(r_event_id AS BIGINT), (hash(r_event_id) >> 1)::BIGINT)"
-        return {"event_id": own if "event_id" in has else f"(hash({content}) >> 1)::BIGINT"}
+        by_content = f"(hash({content}) >> 1)::BIGINT"
+        own = ("COALESCE(TRY_CAST(r_event_id AS BIGINT), "
+               f"CASE WHEN r_event_id IS NOT NULL THEN (hash(r_event_id) >> 1)::BIGINT END, {by_content})")
+        return {"event_id": own if "event_id" in has else by_content}
     if spec.name == "order_items":
         content = ", ".join(f"p_{f}" for f in LINE_CONTENT)
         own = "COALESCE(TRY_CAST(r_line_id AS BIGINT), (hash(r_line_id) >> 1)::BIGINT)"
@@ -184,7 +187,8 @@ def _write(con, spec, staged: Path, batch_id: str, label: str, shop_tz: str,
         f"SELECT {_q(batch_id)} AS _batch_id, {_q(spec.name)} AS table_name, "
         f"{_q(label)} AS _source, _line, {offset}, _bad_field AS field, "
         f"(CASE _bad_field {value_of} END) AS value, _reason AS reason, "
-        f"CAST(to_json(_rec) AS VARCHAR) AS raw FROM checked WHERE _reason IS NOT NULL"
+        f"{'_raw' if source.raw else 'CAST(to_json(_rec) AS VARCHAR)'} AS raw "
+        f"FROM checked WHERE _reason IS NOT NULL"
     )
     rejected_tbl = con.sql(bad).to_arrow_table()
     if broken:

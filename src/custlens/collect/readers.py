@@ -31,6 +31,7 @@ class Source:
     csv: bool = False  # CSV: split errors are only known after a scan
     types: dict[str, str] = field(default_factory=dict)  # typed sources (Parquet)
     offsets: bool = False  # `src` has `_offset`, each record's byte offset in its file
+    raw: bool = False  # `src` has `_raw`, each record's line as received
 
 
 def detect_encoding(path: Path) -> str:
@@ -203,20 +204,28 @@ def _open_jsonl(con, path: Path, encoding: str | None) -> Source:
     return records_source(con, records, broken)
 
 
-META_COLUMNS = ("_line", "_offset")
+META_COLUMNS = ("_line", "_offset", "_raw")
 
 
 def records_source(con: duckdb.DuckDBPyConnection, records: list[dict[str, object]],
-                   broken: list[dict]) -> Source:
-    """Register parsed records (flat dicts with `_line`, maybe `_offset`) as the view `src`."""
+                   broken: list[dict], ensure: tuple[str, ...] = ()) -> Source:
+    """Register parsed records (flat dicts with `_line`, maybe `_offset`) as the view `src`.
+
+    `ensure` names columns that exist even when no record has them (all NULL then), so a
+    chunk of records without a required field is quarantined field by field, not refused.
+    """
     columns = list(dict.fromkeys(k for r in records for k in r if k not in META_COLUMNS))
+    columns += [c for c in ensure if c not in columns]
     offsets = any("_offset" in r for r in records[:1]) or any("_offset" in b for b in broken[:1])
     data = {"_line": pa.array([r["_line"] for r in records], pa.int64())}
     if offsets:
         data["_offset"] = pa.array([r.get("_offset") for r in records], pa.int64())
+    raw = bool(records) and "_raw" in records[0]
+    if raw:
+        data["_raw"] = pa.array([r.get("_raw") for r in records], pa.string())
     for c in columns:
         data[c] = pa.array([_cell(r.get(c)) if not isinstance(r.get(c), list | dict)
                             else json.dumps(r.get(c), ensure_ascii=False) for r in records], pa.string())
     con.register("src_arrow", pa.table(data))
     con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM src_arrow")
-    return Source(columns, broken, offsets=offsets)
+    return Source(columns, broken, offsets=offsets, raw=raw)
