@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 from pathlib import Path
@@ -200,6 +201,61 @@ def collect(
                          f"{sample['reason']}")
     if counts.quarantined:
         console.warn("see: custlens quarantine show")
+
+
+@app.command()
+def sync(
+    source: Annotated[str | None, typer.Option("--source", help="SQLAlchemy URL without the password, e.g. postgresql://shop@db/shop (password: CUSTLENS_DB_PASSWORD or [sync] password)")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="the source table")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="append, lastmodified or full")] = None,
+    check_column: Annotated[str | None, typer.Option("--check-column", help="a number, date or time column that grows")] = None,
+    merge_key: Annotated[str | None, typer.Option("--merge-key", help="lastmodified: the key rows merge by (latest wins)")] = None,
+    job: Annotated[str | None, typer.Option("--job", help="saved job name (default: the table's)")] = None,
+    as_table: Annotated[str | None, typer.Option("--as", help="also load as orders, customers, items or order-items")] = None,
+    map: Annotated[str | None, typer.Option("--map", help="field=column,… for --as")] = None,
+    list_jobs: Annotated[bool, typer.Option("--list", help="show the saved jobs")] = False,
+    fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """Copy a database table into the lake incrementally (Sqoop's append, lastmodified, full)."""
+    from custlens.collect.dbsync import AS_TABLES, MODES, PASSWORD_ENV, DatabaseSync, SyncJob
+
+    ws = STATE.workspace()
+    if list_jobs:
+        rows = [{"job": j.name, "source": j.source, "table_name": j.table, "mode": j.mode,
+                 "check_column": j.check_column, "merge_key": j.merge_key, "as": j.as_table,
+                 "last_value": json.dumps(j.last_value, ensure_ascii=False), "runs": j.runs}
+                for j in DatabaseSync.jobs(ws.lake)]
+        output.write(pa.Table.from_pylist(rows) if rows else pa.table({"job": pa.array([], pa.string())}),
+                     fmt, out, ws.settings.lang)
+        return
+    name = job or table
+    if not name:
+        raise CustlensError("give --table (and --source, --mode) for a new job, or --job NAME for a saved one")
+    saved = DatabaseSync.load_job(ws.lake, name)
+    if saved is None:
+        if not (source and table and mode):
+            raise CustlensError(f"no saved job {name!r}: a new job needs --source, --table and --mode")
+        saved = SyncJob(name, source, table, mode)
+    for attr, given in (("source", source), ("table", table), ("mode", mode), ("check_column", check_column),
+                        ("merge_key", merge_key), ("as_table", as_table)):
+        if given is not None:
+            setattr(saved, attr, given)
+    if map is not None:
+        saved.map = dict(parse_pairs(map, "--map"))
+    if saved.mode not in MODES:
+        raise CustlensError(f"--mode {saved.mode!r}: one of {', '.join(MODES)}")
+    if saved.as_table and saved.as_table not in AS_TABLES:
+        raise CustlensError(f"--as {saved.as_table!r}: one of {', '.join(AS_TABLES)}")
+    if saved.mode == "lastmodified" and not saved.merge_key:
+        raise CustlensError("--mode lastmodified needs --merge-key (rows merge by it, latest wins)")
+    password = os.environ.get(PASSWORD_ENV) or ws.settings.get("sync.password") or None
+    runner = DatabaseSync(ws.lake, saved, password, ws.settings.tz)
+    with console.progress(f"syncing {saved.table} ({saved.mode})"):
+        result = runner.run()
+    console.info(f"{saved.name}: {result['rows']:,} rows in {result['chunks']} chunks "
+                 f"({result['seconds']:.1f}s) → ods_{saved.ods_table}"
+                 + (f" and ods_{saved.as_table.replace('-', '_')}" if saved.as_table else "")
+                 + f"; last value {result['last_value']}")
 
 
 # ---- batches and quarantine -----------------------------------------------------------------
@@ -536,8 +592,8 @@ def repurchase(
             "returning_share", "is_daily_use", "is_membership_candidate"]
     n = sum(table.column("is_membership_candidate").to_pylist())
     title = _pick(lang, f"复购分析 · {level} · 会员候选 {n}", f"Repurchase · {level} · {n} membership candidates")
-    output.write(table.slice(0, top).select(cols), fmt, out, lang, title,
-                 percent=("repurchase_rate", "returning_share"))
+    view = table.slice(0, top).select(cols).rename_columns([level] + cols[1:])
+    output.write(view, fmt, out, lang, title, percent=("repurchase_rate", "returning_share"))
 
 
 def _repurchase_chart(table: pa.Table, lang: str) -> str:

@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
         "min_rate": 0.3,
         "max_median_gap_days": 90,
     },
+    "sync": {
+        "password": "",  # the database password for custlens sync (or CUSTLENS_DB_PASSWORD)
+    },
     "channels": {
         "attribution": "last",  # last, first or linear (all three are built)
         "lookback_days": 7,  # touches this many days before an order can earn it

@@ -98,7 +98,7 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "fav_or_cart_to_buy": ("收藏加购→购买", "fav/cart → buy"),
     "median_hours_to_buy": ("浏览到购买(小时,中位)", "hours to buy (median)"),
     "hour": ("小时", "hour"),
-    "key": ("品类/商品", "category/item"),
+    "item": ("商品", "item"),
     "repeat_buyers": ("复购客户", "repeat buyers"),
     "repurchase_rate": ("复购率", "repurchase rate"),
     "median_gap_days": ("购买间隔(天,中位)", "gap days (median)"),

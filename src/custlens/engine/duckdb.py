@@ -48,6 +48,7 @@ class DuckDBEngine:
         for table in schema.TABLES:
             self._register_ods(f"ods_{table}", self.lake.ods_files(table), schema.ods_schema(table))
         self._register_ods("ods_rejected", self.lake.rejected_files(), schema.REJECTED, hive=False)
+        self._register_synced()
         for table in self.lake.built_tables():
             self._register_built(table)
         self._register_batches()
@@ -62,6 +63,17 @@ class DuckDBEngine:
             cols = ", ".join(arrow_schema.names)
             body = f"SELECT {cols} FROM read_parquet({_sql_list(files)}, union_by_name = true{opts})"
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+
+    def _register_synced(self) -> None:
+        """ods_sync_<job>: a database table as copied, in the source's own columns."""
+        files: dict[str, list[Path]] = {}
+        for batch in self.lake.batches():
+            if batch.table.startswith("sync_"):
+                files.setdefault(batch.table, []).extend(self.lake.root / f for f in batch.files)
+        for table, paths in files.items():
+            if paths:
+                self.con.execute(f"CREATE OR REPLACE VIEW ods_{table} AS SELECT * FROM "
+                                 f"read_parquet({_sql_list(paths)}, union_by_name = true)")
 
     def _register_built(self, table: str) -> None:
         meta = self.lake.current(table)
