@@ -20,9 +20,9 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-import os
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -224,6 +224,7 @@ class DatabaseSync:
                     self._column(table, job.merge_key, "--merge-key")
                 if check is not None:
                     _check_is_orderable(check, job.table)
+                self.save_job()  # an interrupted first run is still a saved job
                 committed, _ = self._committed()
                 last = committed if committed is not None else _from_json(job.last_value)
                 query = select(table)
@@ -240,7 +241,7 @@ class DatabaseSync:
                         query = query.where(check >= last)
                     query = query.where(check < upper).order_by(check)
                 schema = pa.schema([(c.name, arrow_type(c.type)) for c in table.columns])
-                run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+                run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
                 result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
                 rows = chunks = 0
                 for chunk, upto in self._chunks(result, schema, check, chunk_rows):
