@@ -16,6 +16,7 @@ from custlens import console, output
 from custlens.collect.generate import ShopSpec
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
+from custlens.hub.runs import recorded_run
 from custlens.i18n import class_name, heading, kind_name
 from custlens.masking import mask_table, mask_value
 from custlens.output import Format
@@ -190,10 +191,14 @@ def collect(
                 report(total)
 
         console.info(f"following {', '.join(patterns)} (SIGTERM or Ctrl-C stops after the batch in hand)")
-        report(agent.follow(interval, on_pass), final=True)
+        with recorded_run(ws.lake, "collect --follow") as run:
+            counts = agent.follow(interval, on_pass)
+            _record_collect(run, counts)
+        report(counts, final=True)
         return
-    with console.progress(f"collecting {', '.join(patterns)}"):
+    with recorded_run(ws.lake, "collect") as run, console.progress(f"collecting {', '.join(patterns)}"):
         counts = agent.run_pass()
+        _record_collect(run, counts)
     report(counts, final=True)
     for r in counts.batches:
         for sample in r.samples[:3]:
@@ -201,6 +206,11 @@ def collect(
                          f"{sample['reason']}")
     if counts.quarantined:
         console.warn("see: custlens quarantine show")
+
+
+def _record_collect(run, counts) -> None:
+    run.rows_in, run.rows_out, run.quarantined = counts.lines, counts.loaded, counts.quarantined
+    run.detail = {"bytes": counts.bytes, "batches": len(counts.batches)}
 
 
 @app.command()
@@ -250,8 +260,11 @@ def sync(
         raise CustlensError("--mode lastmodified needs --merge-key (rows merge by it, latest wins)")
     password = os.environ.get(PASSWORD_ENV) or ws.settings.get("sync.password") or None
     runner = DatabaseSync(ws.lake, saved, password, ws.settings.tz)
-    with console.progress(f"syncing {saved.table} ({saved.mode})"):
+    with recorded_run(ws.lake, f"sync {saved.name}") as run, \
+            console.progress(f"syncing {saved.table} ({saved.mode})"):
         result = runner.run()
+        run.rows_in = run.rows_out = result["rows"]
+        run.detail = {"chunks": result["chunks"], "last_value": str(result["last_value"])}
     console.info(f"{saved.name}: {result['rows']:,} rows in {result['chunks']} chunks "
                  f"({result['seconds']:.1f}s) → ods_{saved.ods_table}"
                  + (f" and ods_{saved.as_table.replace('-', '_')}" if saved.as_table else "")

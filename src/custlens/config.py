@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
         "min_rate": 0.3,
         "max_median_gap_days": 90,
     },
+    "identity": {
+        "by_phone": True,  # customer records with one phone number are one person
+    },
     "sync": {
         "password": "",  # the database password for custlens sync (or CUSTLENS_DB_PASSWORD)
     },

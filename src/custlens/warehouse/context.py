@@ -60,6 +60,7 @@ class BuildContext:
             "periods": lambda: dict(s.get("periods")),
             "repurchase": lambda: dict(s.get("repurchase")),
             "channels": lambda: dict(s.get("channels")),
+            "identity": lambda: dict(s.get("identity")),
         }[name]()
 
     def sql_params(self) -> dict[str, str]:
@@ -94,6 +95,8 @@ class _LazyParams(dict):
             return "true" if c.settings.get("shop.orders_from") == "events" else "false"
         if key == "lapse_days":
             return str(int(c.settings.get("classes.lapse_days")))
+        if key == "identity_by_phone":
+            return "true" if c.settings.get("identity.by_phone") else "false"
         if key in _INT_SETTINGS:
             return str(int(c.settings.get(_INT_SETTINGS[key])))
         if key in _FLOAT_SETTINGS:

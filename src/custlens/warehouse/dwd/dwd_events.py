@@ -21,21 +21,22 @@ first_copies AS (
     SELECT * FROM src WHERE event_id IN (SELECT event_id FROM repeated)
     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _batch_id, _line) = 1
 )
-SELECT event_id, user_id, item_id, category_id, behavior, ts, channel, ad_campaign,
-       session_id, shop_id, dt
-FROM (SELECT * FROM unique_rows UNION ALL SELECT * FROM first_copies)
+SELECT e.event_id, coalesce(i.person_id, e.user_id) AS user_id, e.item_id, e.category_id,
+       e.behavior, e.ts, e.channel, e.ad_campaign, e.session_id, e.shop_id, e.dt
+FROM (SELECT * FROM unique_rows UNION ALL SELECT * FROM first_copies) e
+LEFT JOIN dim_identity i ON i.source IN ('log', '*') AND i.source_id = e.user_id
 """
 
 MODEL = Model(
     name="dwd_events",
     grain="one row per event",
     description="Behaviour events (pv, fav, cart, buy), deduplicated by event_id.",
-    depends=("ods_events",),
+    depends=("ods_events", "dim_identity"),
     sql=SQL,
     partition_by="dt",
     columns=(
         Column("event_id", "BIGINT", "own id, or a hash of the content", not_null=True, unique=True),
-        Column("user_id", "VARCHAR", not_null=True),
+        Column("user_id", "VARCHAR", "the person's id (dim_identity applied)", not_null=True),
         Column("item_id", "VARCHAR"),
         Column("category_id", "VARCHAR"),
         Column("behavior", "VARCHAR", not_null=True, accepted=("pv", "fav", "cart", "buy")),

@@ -33,7 +33,12 @@ from_events AS (
     WHERE behavior = 'buy' AND {orders_from_events}
 ),
 orders AS (
-    SELECT * FROM headers UNION ALL SELECT * FROM from_lines UNION ALL SELECT * FROM from_events
+    SELECT o.order_id, coalesce(i.person_id, o.user_id) AS user_id, o.order_ts, o.status,
+           o.amount, o.channel
+    FROM (SELECT * FROM headers UNION ALL SELECT * FROM from_lines) o
+    LEFT JOIN dim_identity i ON i.source IN ('customer', '*') AND i.source_id = o.user_id
+    UNION ALL
+    SELECT * FROM from_events
 )
 SELECT order_id, user_id, order_ts, status, amount, channel,
        CAST(timezone({tz}, order_ts) AS DATE) AS order_date,
@@ -49,7 +54,7 @@ MODEL = Model(
     name="dwd_orders",
     grain="one row per order",
     description="Orders with status and amount; negative amounts are returns.",
-    depends=("ods_orders", "dwd_order_items", "dwd_events"),
+    depends=("ods_orders", "dwd_order_items", "dwd_events", "dim_identity"),
     sql=SQL,
     params=("tz", "orders_from"),
     columns=(
