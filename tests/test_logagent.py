@@ -249,14 +249,17 @@ def test_kill_9_twenty_times_loses_nothing_and_doubles_nothing(tmp_path):
     assert len(ods) == n  # not even a replay in ODS
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.binary(max_size=60).filter(lambda b: b"\n" not in b), min_size=1, max_size=8))
-def test_fuzzed_lines_are_loaded_or_quarantined(tmp_path_factory, lines):
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.binary(max_size=60).filter(lambda b: b"\n" not in b), min_size=1, max_size=8),
+       st.sampled_from(["json", "filebeat", "csv"]))
+def test_fuzzed_lines_are_loaded_or_quarantined(tmp_path_factory, lines, fmt):
     root = tmp_path_factory.mktemp("fuzz")
-    valid = _event(1).encode()
-    data = b"".join(line + b"\n" for line in lines) + valid
+    good = {"json": _event(1), "filebeat": _filebeat(0, _event(1)),
+            "csv": "u1,pv,2025-11-11 10:00:00\n"}[fmt].encode()
+    head = b"user_id,behavior,ts\n" if fmt == "csv" else b""
+    data = head + b"".join(line + b"\n" for line in lines) + good
     (root / "fuzz.log").write_bytes(data)
-    counts = _agent(root, "fuzz.log").run_pass()
-    non_blank = sum(1 for line in lines if line.decode("utf-8", errors="replace").strip()) + 1
+    counts = _agent(root, "fuzz.log", fmt=fmt).run_pass()
+    non_blank = sum(1 for line in lines if line.strip(b" \t\r")) + 1  # blank: spaces and tabs only
     assert counts.loaded + counts.quarantined == non_blank
     assert counts.loaded >= 1  # the good line after the noise still loads
