@@ -242,9 +242,9 @@ class DatabaseSync:
                     query = query.where(check < upper).order_by(check)
                 schema = pa.schema([(c.name, arrow_type(c.type)) for c in table.columns])
                 run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-                result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
                 rows = chunks = 0
-                for chunk, upto in self._chunks(result, schema, check, chunk_rows):
+                parts = _stream(conn, query, chunk_rows)
+                for chunk, upto in self._chunks(parts, schema, check, chunk_rows):
                     rows += chunk.num_rows
                     chunks += 1
                     self._commit(chunk, upto, run_id, final=False)
@@ -273,14 +273,14 @@ class DatabaseSync:
                                 hint=f"its columns: {', '.join(table.columns.keys())}")
         return table.columns[name]
 
-    def _chunks(self, result: Any, schema: pa.Schema, check: Any,
+    def _chunks(self, parts: Iterator[list], schema: pa.Schema, check: Any,
                 chunk_rows: int) -> Iterator[tuple[pa.Table, Any]]:
         """Arrow chunks that never end inside a run of equal check values."""
         names = schema.names
         key = names.index(check.name) if check is not None else None
-        held: list[tuple] = []
-        for part in result.partitions(chunk_rows):
-            rows = held + [tuple(r) for r in part]
+        held: list = []
+        for part in parts:
+            rows = held + part if held else part
             held = []
             if key is not None and rows and len(part) == chunk_rows:  # more may follow
                 tail = rows[-1][key]
@@ -298,12 +298,8 @@ class DatabaseSync:
     @staticmethod
     def _arrow(rows: list[tuple], names: list[str], schema: pa.Schema) -> pa.Table:
         columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-        arrays = []
-        for values, f in zip(columns, schema, strict=True):
-            if pa.types.is_timestamp(f.type) and f.type.tz:
-                values = [v.astimezone(dt.UTC) if isinstance(v, dt.datetime) and v.tzinfo else v
-                          for v in values]
-            arrays.append(pa.array(list(values), type=f.type))
+        # pyarrow turns zoned datetimes into UTC instants itself
+        arrays = [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)]
         return pa.Table.from_arrays(arrays, schema=schema)
 
     def _commit(self, chunk: pa.Table, upto: Any, run_id: str, final: bool) -> None:
@@ -341,6 +337,36 @@ class DatabaseSync:
             pq.write_table(_plain(chunk), path)
             ingest(self.lake, kind, path, ImportOptions(map=self.job.map, tz=self.tz), self.tz,
                    kind="sync")
+
+
+def _stream(conn: Any, query: Any, chunk_rows: int) -> Iterator[list]:
+    """Rows in lists of chunk_rows, from a server-side cursor.
+
+    PostgreSQL and MySQL/MariaDB drivers already return Decimal, date and zoned datetime
+    objects, so their own cursors are read directly (SQLAlchemy's per-row processing
+    would only copy them); other databases (SQLite stores times as text) go through
+    SQLAlchemy's result, which converts by the reflected types.
+    """
+    dialect = conn.dialect.name
+    if dialect not in ("postgresql", "mysql", "mariadb"):
+        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
+        yield from (list(part) for part in result.partitions(chunk_rows))
+        return
+    compiled = query.compile(dialect=conn.dialect)
+    raw = conn.connection.driver_connection
+    if dialect == "postgresql":
+        cursor = raw.cursor(name=f"custlens_sync_{uuid.uuid4().hex[:8]}")
+        cursor.itersize = chunk_rows
+    else:
+        import pymysql.cursors
+
+        cursor = raw.cursor(pymysql.cursors.SSCursor)
+    try:
+        cursor.execute(str(compiled), compiled.params)
+        while rows := cursor.fetchmany(chunk_rows):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def _plain(table: pa.Table) -> pa.Table:
