@@ -14,6 +14,13 @@ Contenders:
   duckdb-scan    the floor: bare DuckDB scan of the same ODS Parquet files
   pandas-rfm     read_csv + groupby RFM (no lake, no layers)
   polars-rfm     scan_csv + group_by RFM (no lake, no layers)
+
+Collection (1M rows; issue #3 goals: collect ≥ 300k JSON lines/s, sync ≥ 200k rows/s):
+  custlens-collect   the log agent on a JSON-lines log into the lake (validated, quarantine)
+  duckdb-json / pandas-json / polars-json   read the same log and write Parquet (no checks)
+  custlens-sync      custlens sync --mode full of a PostgreSQL table into the lake
+  pandas-sql         pandas.read_sql of the same table, written as Parquet
+  psycopg-copy       COPY … TO STDOUT as CSV, parsed by pyarrow, written as Parquet (the floor)
 """
 
 from __future__ import annotations
@@ -126,6 +133,117 @@ def run_polars(csv: Path, lake: Path) -> dict:
     return {"buyers": g.height}
 
 
+def make_jsonl(rows: int) -> Path:
+    """The benchmark CSV as a web server's JSON-lines log (epoch seconds)."""
+    import duckdb
+
+    path = WORK / f"events_{rows // 1_000_000}m.log"
+    if not path.exists():
+        csv = make_csv(rows)
+        duckdb.sql(f"""COPY (SELECT CAST(u AS VARCHAR) AS user_id, CAST(item AS VARCHAR) AS item_id,
+            CAST(cat AS VARCHAR) AS category_id, b AS behavior, ts
+            FROM read_csv('{csv}', header = false, columns = {{'u': 'BIGINT', 'item': 'BIGINT',
+                 'cat': 'BIGINT', 'b': 'VARCHAR', 'ts': 'BIGINT'}}))
+            TO '{path}' (FORMAT json)""")
+    return path
+
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def make_pg_table(rows: int) -> str:
+    """An orders table in the local PostgreSQL with the types that cost: DECIMAL, timestamptz, text."""
+    import psycopg
+
+    name = f"bench_orders_{rows // 1_000_000}m"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
+        have = con.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+        if not have:
+            con.execute(f"""CREATE TABLE {name} AS SELECT g AS id, 'U' || (g % 100000) AS buyer,
+                (g % 1000)::numeric(12,2) + 0.99 AS amount,
+                timestamptz '2025-01-01' + g * interval '1 second' AS paid_at,
+                CASE WHEN g % 3 = 0 THEN '包邮' END AS note FROM generate_series(1, {rows}) g""")
+    return name
+
+
+def run_custlens_collect(log: Path, lake: Path) -> dict:
+    from custlens.collect.importers import ImportOptions
+    from custlens.collect.logagent import LogAgent
+    from custlens.hub.lake import Lake
+
+    shutil.rmtree(lake, ignore_errors=True)
+    counts = LogAgent(Lake(lake), [str(log)], ImportOptions(time_format="epoch"), "Asia/Shanghai").run_pass()
+    return {"loaded": counts.loaded, "quarantined": counts.quarantined}
+
+
+def run_duckdb_json(log: Path, lake: Path) -> dict:
+    import duckdb
+
+    lake.mkdir(parents=True, exist_ok=True)
+    duckdb.sql(f"COPY (SELECT * FROM read_json('{log}', format = 'newline_delimited')) "
+               f"TO '{lake}/duckdb.parquet' (FORMAT parquet)")
+    return {}
+
+
+def run_pandas_json(log: Path, lake: Path) -> dict:
+    import pandas as pd
+
+    lake.mkdir(parents=True, exist_ok=True)
+    pd.read_json(log, lines=True).to_parquet(lake / "pandas.parquet")
+    return {}
+
+
+def run_polars_json(log: Path, lake: Path) -> dict:
+    import polars as pl
+
+    lake.mkdir(parents=True, exist_ok=True)
+    pl.read_ndjson(log).write_parquet(lake / "polars.parquet")
+    return {}
+
+
+def run_custlens_sync(table: Path, lake: Path) -> dict:
+    from custlens.collect.dbsync import DatabaseSync, SyncJob
+    from custlens.hub.lake import Lake
+
+    shutil.rmtree(lake, ignore_errors=True)
+    job = SyncJob("bench", PG_URL, str(table), "full")
+    return {"rows": DatabaseSync(Lake(lake), job, None, "UTC").run()["rows"]}
+
+
+def run_pandas_sql(table: Path, lake: Path) -> dict:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    lake.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    pd.read_sql_table(str(table), engine).to_parquet(lake / "pandas.parquet")
+    return {}
+
+
+def run_psycopg_copy(table: Path, lake: Path) -> dict:
+    import io
+
+    import psycopg
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    lake.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test") as con, \
+            con.cursor().copy(f"COPY {table} TO STDOUT (FORMAT csv, HEADER)") as copy:
+        for block in copy:
+            buf.write(block)
+    buf.seek(0)
+    pq.write_table(pacsv.read_csv(buf), lake / "copy.parquet")
+    return {}
+
+
+INGEST = {"custlens-collect": run_custlens_collect, "duckdb-json": run_duckdb_json,
+          "pandas-json": run_pandas_json, "polars-json": run_polars_json,
+          "custlens-sync": run_custlens_sync, "pandas-sql": run_pandas_sql,
+          "psycopg-copy": run_psycopg_copy}
+SYNC = {"custlens-sync", "pandas-sql", "psycopg-copy"}
+
 CONTENDERS = {"custlens": run_custlens, "custlens-rfm": run_custlens_rfm,
               "custlens-analyses": run_custlens_analyses,
               "duckdb-scan": run_duckdb_scan, "pandas-rfm": run_pandas, "polars-rfm": run_polars}
@@ -133,7 +251,7 @@ CONTENDERS = {"custlens": run_custlens, "custlens-rfm": run_custlens_rfm,
 
 def child(name: str, csv: Path, lake: Path) -> None:
     t0 = time.perf_counter()
-    extra = CONTENDERS[name](csv, lake)
+    extra = {**CONTENDERS, **INGEST}[name](csv, lake)
     print(json.dumps({"seconds": time.perf_counter() - t0, **extra}, default=str))
 
 
@@ -173,12 +291,44 @@ def main() -> None:
             results.append(r)
             print(f"  {rows:>11,} {name:<17} {r['seconds']:7.2f}s {r['peak_mb']:6} MB", file=sys.stderr)
     _print(results)
+    ingest = run_ingest(1_000_000)
+    _print_ingest(ingest)
+    results += ingest
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y-%m-%d")
     meta = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "memory_gb": round(psutil.virtual_memory().total / 2**30)},
             "quick": args.quick, "results": results}
     (RESULTS / f"{stamp}{'-quick' if args.quick else ''}.json").write_text(json.dumps(meta, indent=1, default=str))
+
+
+def run_ingest(rows: int) -> list[dict]:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from services import ensure_postgres
+
+    log, out = make_jsonl(rows), []
+    problem = ensure_postgres()
+    table = make_pg_table(rows) if problem is None else None
+    for name in INGEST:
+        if name in SYNC and table is None:
+            print(f"  skipped {name}: {problem}", file=sys.stderr)
+            continue
+        source = Path(table) if name in SYNC else log
+        r = measure(name, source, WORK / f"ingest_{name}")
+        r.update(contender=name, rows=rows, events_per_s=round(rows / r["seconds"]))
+        out.append(r)
+        print(f"  {rows:>11,} {name:<17} {r['seconds']:7.2f}s {r['peak_mb']:6} MB", file=sys.stderr)
+    return out
+
+
+def _print_ingest(results: list[dict]) -> None:
+    print(f"\n{'rows':>11} {'contender':<17} {'seconds':>8} {'rows/s':>11} {'peak MB':>8}  notes")
+    for r in results:
+        goal = 200_000 if r["contender"] in SYNC else 300_000
+        note = (f"goal ≥ {goal:,}/s: {'met' if r['events_per_s'] >= goal else 'missed'}"
+                if r["contender"].startswith("custlens") else "")
+        print(f"{r['rows']:>11,} {r['contender']:<17} {r['seconds']:8.2f} {r['events_per_s']:>11,} "
+              f"{r['peak_mb']:>8}  {note}")
 
 
 def _print(results: list[dict]) -> None:
