@@ -20,7 +20,7 @@ COMMANDS = [
     ["import", "items"], ["import", "ad-spend"], ["import", "identity"], ["batches", "list"],
     ["batches", "undo"], ["quarantine", "list"], ["quarantine", "show"], ["build"], ["segment"],
     ["export", "rfm"], ["sql"], ["tables"], ["runs"], ["demo"],
-    ["periods"], ["funnel"], ["repurchase"], ["channels"], ["retention"],
+    ["periods"], ["funnel"], ["repurchase"], ["channels"], ["retention"], ["collect"], ["sync"],
 ]
 
 
@@ -213,6 +213,12 @@ def test_analysis_option_errors(shopdir):
     assert proc.returncode == 2 and "--attribution" in proc.stderr
     proc = _cl(shopdir, "periods", "--view", "weeks", check=False)
     assert proc.returncode == 2 and "campaign-only" in proc.stderr
+    proc = _cl(shopdir, "collect", "x.log", "--to", "kafka://127.0.0.1:9092/events", check=False)
+    assert proc.returncode == 2 and "issue #4" in proc.stderr
+    proc = _cl(shopdir, "sync", "--source", "postgresql://u:pw@127.0.0.1/x", "--table", "t",
+               "--mode", "full", check=False)
+    assert proc.returncode == 2 and "must not carry a password" in proc.stderr and "pw" not in \
+        proc.stderr.replace("password", "")
 
 
 def test_periods_say_when_holidays_are_unknown(tmp_path):
