@@ -72,6 +72,21 @@ def test_lines_partial_lines_new_files_and_quarantine(tmp_path):
     assert bad[2]["reason"] == "missing"
 
 
+def test_unparseable_time_and_bad_encoding_are_quarantined(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_bytes(_event(1).encode()
+                    + b'{"user_id": "u2", "behavior": "pv", "ts": "yesterday"}\n'
+                    + b'{"user_id": "u3\xff\xfe", "behavior": "pv", "ts": "2025-11-11 10:00:00"}\n'
+                    + _event(4).encode())
+    counts = _agent(tmp_path, "app.log").run_pass()
+    assert (counts.loaded, counts.quarantined) == (2, 2)
+    ws = Workspace(lake=tmp_path / "lake")
+    bad = ws.sql("SELECT line, field, reason FROM dwd_quarantine ORDER BY line").to_pylist()
+    ws.close()
+    assert [(b["line"], b["field"]) for b in bad] == [(2, "ts"), (3, "user_id")]
+    assert "date-time" in bad[0]["reason"] and "encoding" in bad[1]["reason"]
+
+
 def test_rotation_by_rename_reads_the_old_file_to_its_end(tmp_path):
     log = tmp_path / "app.log"
     log.write_text("".join(_event(i) for i in range(3)))
