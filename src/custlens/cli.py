@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -171,16 +172,22 @@ def collect(
     from custlens.collect.importers import ImportOptions
     from custlens.collect.logagent import LogAgent, PassCounts
 
-    if to != "lake":
-        raise CustlensError(f"--to {to}: only the lake for now; shipping to Kafka comes with the bus (issue #4)")
     ws = STATE.workspace()
     opts = ImportOptions(map=dict(parse_pairs(map, "--map")), values=parse_values(value),
                          tz=tz or ws.settings.tz, time_format=time_format)
-    agent = LogAgent(ws.lake, patterns, opts, ws.settings.tz, name=name, fmt=input_format)
+    sink = None
+    if to != "lake":
+        import socket
+
+        from custlens.hub.kafka import BusUrl, KafkaSink
+
+        sink = KafkaSink(BusUrl.parse(to), dict(ws.settings.get("kafka")), socket.gethostname())
+    agent = LogAgent(ws.lake, patterns, opts, ws.settings.tz, name=name, fmt=input_format, sink=sink)
 
     def report(c: PassCounts, final: bool = False) -> None:
+        done = f"{c.loaded:,} shipped to {to}" if sink else f"{c.loaded:,} loaded, {c.quarantined:,} quarantined"
         console.info(f"{'collected' if final else 'so far'}: {c.lines:,} lines, {c.bytes:,} bytes, "
-                     f"{c.loaded:,} loaded, {c.quarantined:,} quarantined, {len(c.batches):,} batches")
+                     f"{done}, {len(c.batches):,} batches")
 
     if follow:
         last = [0]
@@ -211,6 +218,58 @@ def collect(
 def _record_collect(run, counts) -> None:
     run.rows_in, run.rows_out, run.quarantined = counts.lines, counts.loaded, counts.quarantined
     run.detail = {"bytes": counts.bytes, "batches": len(counts.batches)}
+
+
+bus_app = typer.Typer(help="The Kafka bus: status of a consumer group.", no_args_is_help=True)
+app.add_typer(bus_app, name="bus")
+
+
+@app.command()
+def consume(
+    source: Annotated[str, typer.Option("--from", help="kafka://HOST:PORT[,HOST:PORT…]/TOPIC")],
+    group: Annotated[str, typer.Option("--group", help="consumer group (members share the partitions)")] = "custlens",
+    once: Annotated[bool, typer.Option("--once", help="drain what the topic holds, then stop")] = False,
+    map: Annotated[str | None, typer.Option("--map", help="field=key,… (canonical field = your key)")] = None,
+    value: Annotated[str | None, typer.Option("--value", help="field=raw:canonical,…")] = None,
+    time_format: Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")] = None,
+) -> None:
+    """Write a Kafka topic into the lake, exactly once in effect; SIGTERM stops cleanly."""
+    from custlens.collect.importers import ImportOptions
+    from custlens.hub.kafka import BusConsumer, BusUrl
+
+    ws = STATE.workspace()
+    opts = ImportOptions(map=dict(parse_pairs(map, "--map")), values=parse_values(value),
+                         tz=ws.settings.tz, time_format=time_format)
+    consumer = BusConsumer(ws.lake, BusUrl.parse(source), group, dict(ws.settings.get("kafka")),
+                           opts, ws.settings.tz)
+    last = [0.0]
+
+    def on_batch(c) -> None:
+        if time.time() - last[0] > 5:
+            last[0] = time.time()
+            console.info(f"so far: {c.messages:,} messages, {c.loaded:,} loaded, {c.quarantined:,} quarantined")
+
+    with recorded_run(ws.lake, f"consume {source}") as run:
+        counts = consumer.run(once=once, on_batch=on_batch)
+        run.rows_in, run.rows_out, run.quarantined = counts.messages, counts.loaded, counts.quarantined
+        run.detail = {"batches": counts.batches, "dead_lettered": counts.dead_lettered, "notes": counts.notes}
+    console.info(f"consumed: {counts.messages:,} messages, {counts.loaded:,} loaded, "
+                 f"{counts.quarantined:,} quarantined ({counts.dead_lettered:,} to the dead-letter topic), "
+                 f"{counts.batches:,} batches")
+
+
+@bus_app.command("status")
+def bus_status(
+    source: Annotated[str, typer.Option("--from", help="kafka://HOST:PORT/TOPIC")],
+    group: Annotated[str, typer.Option("--group")] = "custlens",
+    fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """Per partition: committed offset, topic end, lag, what the lake holds, quarantined."""
+    from custlens.hub.kafka import BusUrl, status
+
+    ws = STATE.workspace()
+    output.write(status(ws.lake, BusUrl.parse(source), group, dict(ws.settings.get("kafka"))),
+                 fmt, out, ws.settings.lang)
 
 
 @app.command()

@@ -90,7 +90,8 @@ def ingest(lake: Lake, table: str, path: Path, opts: ImportOptions, shop_tz: str
 def ingest_source(lake: Lake, table: str, label: str, content: Any,
                   opener: Callable[[duckdb.DuckDBPyConnection, Path], Source],
                   opts: ImportOptions, shop_tz: str, options: dict[str, Any],
-                  recover: bool = True, check_previous: bool = True) -> ImportResult:
+                  recover: bool = True, check_previous: bool = True,
+                  batch_id: str | None = None) -> ImportResult:
     """One batch from any source `opener` registers as the view `src`.
 
     `content` identifies what is read (a file's fingerprint, a log's identity and byte
@@ -106,7 +107,7 @@ def ingest_source(lake: Lake, table: str, label: str, content: Any,
         previous = lake.batch_with_fingerprint(spec.name, digest) if check_previous else None
         if previous:
             return ImportResult(spec.name, Path(label), None, previous)
-        batch_id = lake.new_batch_id(spec.name)
+        batch_id = batch_id or lake.new_batch_id(spec.name)
         staged = lake.staging(batch_id)
         scratch = lake.staging(f"{batch_id}-source")
         con = duckdb.connect()

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -133,25 +134,31 @@ SAFE_KEY = re.compile(r"^[\w.@\- ]{1,120}$")
 
 
 def json_lines_source(con: duckdb.DuckDBPyConnection, data: bytes, offset: int, line: int,
-                      ensure: tuple[str, ...]) -> Source:
-    """JSON lines parsed inside DuckDB (vectorized): the agent's fast path.
+                      ensure: tuple[str, ...], lines: list[int] | None = None,
+                      offsets: list[int] | None = None,
+                      extra: dict[str, pa.Array] | None = None) -> Source:
+    """JSON lines parsed inside DuckDB (vectorized): the agent's and the bus's fast path.
 
     Python only splits the bytes and counts offsets; validity, object-ness, the keys and
     the values are DuckDB's. Top-level keys become columns (nested values stay JSON text).
+    `lines`/`offsets` give each line's number and offset when they are not consecutive
+    (Kafka offsets); `_origin_id` in `extra` is the event id where the event has none.
     """
     parts = data.split(b"\n")
     parts.pop()  # data ends with a newline
-    lengths = np.fromiter(map(len, parts), np.int64, len(parts)) + 1
-    offsets = offset + np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    if offsets is None:
+        lengths = np.fromiter(map(len, parts), np.int64, len(parts)) + 1
+        offsets = offset + np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    if lines is None:
+        lines = np.arange(line + 1, line + 1 + len(parts), dtype=np.int64)
     text = data.decode("utf-8", errors="replace").split("\n")
     text.pop()
-    con.register("agent_lines", pa.table({
-        "_line": np.arange(line + 1, line + 1 + len(parts), dtype=np.int64),
-        "_offset": offsets, "_raw": pa.array(text, pa.string())}))
-    con.execute("CREATE OR REPLACE TEMP TABLE lines AS SELECT _line, _offset, rtrim(_raw, chr(13)) AS _raw, "
+    columns = {"_line": pa.array(lines, pa.int64()), "_offset": pa.array(offsets, pa.int64()),
+               "_raw": pa.array(text, pa.string()), **(extra or {})}
+    con.register("agent_lines", pa.table(columns))
+    con.execute("CREATE OR REPLACE TEMP TABLE lines AS SELECT * REPLACE (rtrim(_raw, chr(13)) AS _raw), "
                 "CASE WHEN json_valid(_raw) THEN json_type(_raw) = 'OBJECT' ELSE false END AS _ok "
-                "FROM agent_lines "
-                "WHERE trim(_raw, ' ' || chr(9) || chr(13)) <> ''")
+                "FROM agent_lines WHERE trim(_raw, ' ' || chr(9) || chr(13)) <> ''")
     broken = [{"_line": n, "_offset": off, "raw": raw,
                "reason": "not valid JSON" if not valid else "not a JSON object"}
               for n, off, raw, valid in con.execute(
@@ -161,12 +168,17 @@ def json_lines_source(con: duckdb.DuckDBPyConnection, data: bytes, offset: int, 
     keys = [k for (k,) in con.execute("SELECT DISTINCT unnest(json_keys(CASE WHEN _ok THEN _raw END)) "
                                       "FROM lines WHERE _ok ORDER BY 1").fetchall() if SAFE_KEY.match(k)]
     paths = ", ".join("'$.\"" + k.replace("'", "''") + "\"'" for k in keys)
-    picks = [f'v[{i + 1}] AS "{k}"' for i, k in enumerate(keys)]
-    picks += [f'CAST(NULL AS VARCHAR) AS "{c}"' for c in ensure if c not in keys]
+    picks = [f'v[{i + 1}] AS "{k}"' for i, k in enumerate(keys) if not (k == "event_id" and extra)]
+    if extra and "_origin_id" in extra:
+        own = f"v[{keys.index('event_id') + 1}]" if "event_id" in keys else "NULL"
+        picks.append(f'coalesce({own}, _origin_id) AS "event_id"')
+    names = keys + (["event_id"] if extra and "_origin_id" in extra and "event_id" not in keys else [])
+    picks += [f'CAST(NULL AS VARCHAR) AS "{c}"' for c in ensure if c not in names]
     values = f"json_extract_string(CASE WHEN _ok THEN _raw END, [{paths}])" if keys else "[]::VARCHAR[]"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW src AS SELECT _line, _offset, _raw, {', '.join(picks) or 'NULL AS _none'} "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW src AS SELECT _line, _offset, _raw, "
+                f"{', '.join(picks) or 'NULL AS _none'} "
                 f"FROM (SELECT *, {values} AS v FROM lines WHERE _ok)")
-    return Source(keys + [c for c in ensure if c not in keys], broken, offsets=True, raw=True)
+    return Source(names + [c for c in ensure if c not in names], broken, offsets=True, raw=True)
 
 
 def parse_filebeat(lines: list[tuple[int, int, bytes]]) -> tuple[list[dict], list[dict]]:
@@ -220,6 +232,16 @@ def parse_csv(lines: list[tuple[int, int, bytes]], header: list[str]) -> tuple[l
     return records, broken
 
 
+def _csv_as_json(raw: bytes, header: list[str]) -> bytes:
+    try:
+        values = next(csv.reader([raw.decode("utf-8")]))
+    except (csv.Error, StopIteration, UnicodeDecodeError):
+        return raw  # the consumer quarantines it
+    if len(values) != len(header):
+        return raw
+    return json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False).encode()
+
+
 def detect_format(path: Path, first_line: bytes) -> str:
     text = first_line.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):
@@ -238,11 +260,12 @@ class LogAgent:
     """One agent per name and lake; `run_pass` reads what is there, `follow` keeps going."""
 
     def __init__(self, lake: Lake, patterns: list[str], opts: ImportOptions, shop_tz: str,
-                 name: str = "default", fmt: str = "auto") -> None:
+                 name: str = "default", fmt: str = "auto", sink: Any = None) -> None:
         if fmt not in FORMATS:
             raise CustlensError(f"--input-format: {fmt!r} is not one of {', '.join(FORMATS)}")
         self.lake, self.patterns, self.opts, self.shop_tz = lake, patterns, opts, shop_tz
-        self.name, self.fmt = name, fmt
+        self.name, self.fmt, self.sink = name, fmt, sink  # sink: a KafkaSink, else the lake
+        self.host = socket.gethostname()
         self.registry_path = lake.ops("collect", f"{name}.json")
         self.states: dict[str, FileState] = {}
         self._headers: dict[tuple[str, str], list[str]] = {}
@@ -261,6 +284,8 @@ class LogAgent:
                 state = FileState(**raw)
                 self.states[state.key] = state
         self.lake.recover()
+        if self.sink is not None:  # shipping to Kafka: the registry alone says where we are
+            return
         latest: dict[str, dict] = {}
         for batch in self.lake.batches("events"):
             origin = batch.options.get("origin")
@@ -358,7 +383,12 @@ class LogAgent:
                 if cut < 0:  # nothing, or a partial line that waits for its newline
                     break
                 data = data[:cut + 1]
-                result, n_lines = self._commit(path, state, data, self._format(path, fh, state))
+                fmt = self._format(path, fh, state)
+                if self.sink is not None:
+                    result, n_lines = None, self._ship(path, state, data, fmt)
+                    counts.loaded += n_lines
+                else:
+                    result, n_lines = self._commit(path, state, data, fmt)
                 counts.files += 1
                 counts.lines += n_lines
                 counts.bytes += len(data)
@@ -417,6 +447,20 @@ class LogAgent:
         result = ingest_source(self.lake, "events", label, content, opener, self.opts, self.shop_tz,
                                options, recover=False, check_previous=False)
         return result, data.count(b"\n")
+
+    def _ship(self, path: Path, state: FileState, data: bytes, fmt: str) -> int:
+        """To Kafka: each line as it is (CSV rows as JSON objects), keyed by its user."""
+        from custlens.hub.kafka import user_keys
+
+        lines = list(split_lines(data, state.offset, state.line))
+        if fmt == "csv":
+            header = self._header(path, state)
+            lines = [(n, off, _csv_as_json(raw, header)) for n, off, raw in lines
+                     if not (state.offset == 0 and n == 1)]
+        user_field = self.opts.map.get("user_id", "user_id")
+        self.sink.ship(lines, f"{self.host}|{state.key}|{state.head[:16]}",
+                       user_keys(lines, user_field))
+        return data.count(b"\n")
 
     # -- daemon -----------------------------------------------------------------------
     def follow(self, interval: float = 1.0,
