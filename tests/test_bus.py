@@ -177,23 +177,33 @@ def test_security_settings_reach_the_client():
 
 
 def _cli(*args, cwd) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "custlens.cli", *args], cwd=cwd,
+    """A background custlens; its stderr goes to a file (a pipe nobody reads fills and blocks)."""
+    err = open(cwd / f"stderr-{uuid.uuid4().hex[:6]}.log", "w+")  # noqa: SIM115 — the test reads it
+    proc = subprocess.Popen([sys.executable, "-m", "custlens.cli", *args], cwd=cwd,
                             env={**os.environ, "CUSTLENS_QUIET": "1",
                                  "CUSTLENS_KAFKA__SESSION_TIMEOUT_MS": "6000"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=err, text=True)
+    proc.err_file = err
+    return proc
+
+
+def _finish(proc: subprocess.Popen, timeout: float) -> str:
+    proc.wait(timeout)
+    proc.err_file.seek(0)
+    return proc.err_file.read()
 
 
 PRODUCER = """
 import json, sys, time
 from confluent_kafka import Producer
-bootstrap, topic, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bootstrap, topic, n, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
 for i in range(n):
     p.produce(topic, key=f"u{i % 53}", value=json.dumps({"user_id": f"u{i % 53}", "behavior": "pv",
               "ts": "2025-11-11 10:00:00", "event_id": i}).encode())
     if i % 200 == 199:
         p.flush(30)
-        time.sleep(0.1)
+        time.sleep(pause)
 p.flush(60)
 """
 
@@ -210,17 +220,22 @@ def _event_ids(lake: Path, table: str) -> list[int]:
 def test_consumer_killed_twenty_times_loses_and_doubles_nothing(broker, tmp_path):
     topic, n = broker.topic(), 8_000
     url = f"kafka://{broker.bootstrap}/{topic}"
-    producer = subprocess.Popen([sys.executable, "-c", PRODUCER, broker.bootstrap, topic, str(n)])
+    # the producer keeps sending through most of the kills (40 × 200 events, 3 s apart)
+    producer = subprocess.Popen([sys.executable, "-c", PRODUCER, broker.bootstrap, topic, str(n), "3"])
     rng = random.Random(3)
+    written = []
     for _ in range(20):
         consumer = _cli("--lake", str(tmp_path / "lake"), "consume", "--from", url, "--group", "g", cwd=tmp_path)
-        time.sleep(rng.uniform(3.2, 5.0))  # past the group join (~3 s), into the batches
+        # past the dead member's session (6 s) and the join (~3 s), into the batches
+        time.sleep(rng.uniform(8.0, 10.0))
         consumer.send_signal(signal.SIGKILL)
         consumer.wait()
-    producer.wait(120)
+        written.append(len(Lake(tmp_path / "lake").batches("events")) if (tmp_path / "lake").exists() else 0)
+    producer.wait(180)
+    assert written[-1] > written[0] > 0  # the killed consumers did write along the way
     final = _cli("--lake", str(tmp_path / "lake"), "consume", "--from", url, "--group", "g", "--once",
                  cwd=tmp_path)
-    _, err = final.communicate(timeout=180)
+    err = _finish(final, 180)
     assert final.returncode == 0, err
     assert _event_ids(tmp_path / "lake", "ods_events") == list(range(n))  # not even ODS twice
 
@@ -232,8 +247,8 @@ def test_two_consumers_one_killed_its_partitions_move(broker, tmp_path):
     lake = str(tmp_path / "lake")
     a = _cli("--lake", lake, "consume", "--from", url, "--group", "pair", cwd=tmp_path)
     b = _cli("--lake", lake, "consume", "--from", url, "--group", "pair", cwd=tmp_path)
-    producer = subprocess.Popen([sys.executable, "-c", PRODUCER, broker.bootstrap, topic, str(n)])
-    time.sleep(6)
+    producer = subprocess.Popen([sys.executable, "-c", PRODUCER, broker.bootstrap, topic, str(n), "0.3"])
+    time.sleep(8)
     a.send_signal(signal.SIGKILL)  # mid-stream: its partitions go to b after the session timeout
     a.wait()
     producer.wait(120)
@@ -241,7 +256,7 @@ def test_two_consumers_one_killed_its_partitions_move(broker, tmp_path):
     while time.time() < deadline and len(_event_ids(tmp_path / "lake", "ods_events")) < n:
         time.sleep(1)
     b.send_signal(signal.SIGTERM)
-    _, err = b.communicate(timeout=60)
+    err = _finish(b, 60)
     assert b.returncode == 0, err
     assert _event_ids(tmp_path / "lake", "ods_events") == list(range(n))
 
@@ -259,7 +274,7 @@ def test_agent_killed_while_shipping_nothing_lost_no_duplicate_after_dwd(broker,
         agent.send_signal(signal.SIGKILL)
         agent.wait()
     done = _cli("--lake", str(tmp_path / "agent"), "collect", str(log), "--to", url, cwd=tmp_path)
-    _, err = done.communicate(timeout=120)
+    err = _finish(done, 120)
     assert done.returncode == 0, err
     _consume(tmp_path / "lake", url, f"g-{topic}")
     assert _items(tmp_path / "lake") == sorted(f"I{i}" for i in range(n))  # once each after DWD
@@ -294,7 +309,7 @@ def test_broker_down_agent_waits_then_catches_up(tmp_path):
             time.sleep(0.3)
         assert json.loads(registry.read_text())["files"][0]["offset"] == log.stat().st_size
         agent.send_signal(signal.SIGTERM)
-        agent.communicate(timeout=30)
+        assert "waiting for the broker" in _finish(agent, 30)
         counts = _consume(tmp_path / "lake", url, "g-down")
         assert counts.loaded == 30
         assert _items(tmp_path / "lake") == sorted(f"I{i}" for i in range(80))

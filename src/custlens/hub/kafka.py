@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import signal
 import time
 from collections.abc import Callable
@@ -36,6 +37,12 @@ from custlens.collect.importers import ImportOptions, ImportResult, ingest_sourc
 from custlens.collect.readers import Source
 from custlens.errors import CustlensError
 from custlens.hub.lake import Lake
+
+# librdkafka's own log lines (a connection refused, every second while a broker is down)
+# go to this logger, not straight to stderr; custlens says once what it is waiting for
+KAFKA_LOG = logging.getLogger("custlens.kafka")
+KAFKA_LOG.addHandler(logging.NullHandler())
+KAFKA_LOG.propagate = False
 
 MAX_MESSAGE_BYTES = 1 << 20  # larger events are poison: quarantined and dead-lettered
 ORIGIN_HEADER = "custlens-origin"
@@ -92,7 +99,7 @@ class KafkaSink:
         self.producer = Producer(client_config(bus, settings, **{
             "enable.idempotence": True, "acks": "all", "linger.ms": 20,
             "message.timeout.ms": 0,  # never give up on a message: the agent waits instead
-            "queue.buffering.max.kbytes": 262144, "compression.type": "lz4"}))
+            "queue.buffering.max.kbytes": 262144, "compression.type": "lz4"}), logger=KAFKA_LOG)
         self.waiting_since: float | None = None
 
     def ship(self, lines: list[tuple[int, int, bytes]], origin_base: str,
@@ -182,9 +189,10 @@ class BusConsumer:
                                   "auto.offset.reset": "earliest",
                                   "session.timeout.ms": int(settings.get("session_timeout_ms", 10000)),
                                   "max.poll.interval.ms": int(settings.get("max_poll_interval_ms", 60000)),
-                                  "fetch.max.bytes": 64 << 20})
-        self.admin = AdminClient(base)
-        self.dlq = Producer({**base, "acks": "all", "enable.idempotence": True})
+                                  "fetch.max.bytes": 64 << 20}, logger=KAFKA_LOG)
+        self.admin = AdminClient(base, logger=KAFKA_LOG)
+        self.dlq = Producer({**base, "acks": "all", "enable.idempotence": True}, logger=KAFKA_LOG)
+        self.session_timeout_s = int(settings.get("session_timeout_ms", 6000)) / 1000
         self.counts = ConsumeCounts()
         self.stop = False
         self.assigned: list[Any] = []
@@ -222,7 +230,12 @@ class BusConsumer:
         old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
         self.lake.recover()
         self.consumer.subscribe([self.bus.topic], on_assign=self._on_assign)
-        idle_since = time.time()
+        meta = self.consumer.list_topics(self.bus.topic, timeout=30).topics.get(self.bus.topic)
+        partitions = len(meta.partitions) if meta and meta.error is None else 0
+        # with --once, wait until this member holds every partition (members killed a moment
+        # ago still hold theirs until their session times out), unless others live on
+        patience = 2 * self.session_timeout_s + 15
+        started = idle_since = time.time()
         try:
             while not self.stop:
                 messages = self.consumer.consume(self.batch_size, 1.0)
@@ -235,7 +248,11 @@ class BusConsumer:
                     idle_since = time.time()
                     if on_batch:
                         on_batch(self.counts)
-                elif once and self.assigned and time.time() - idle_since > idle_seconds:
+                elif once and self.assigned and time.time() - idle_since > idle_seconds and (
+                        len(self.assigned) >= partitions or time.time() - started > patience):
+                    if len(self.assigned) < partitions:
+                        self._note(f"other members of group {self.group} hold "
+                                   f"{partitions - len(self.assigned)} partitions: drained this member's")
                     break
                 elif once and not self.assigned and time.time() - idle_since > 60:
                     raise CustlensError(f"no partitions of {self.bus.topic} were assigned within 60 s")
@@ -359,13 +376,13 @@ def status(lake: Lake, bus: BusUrl, group: str, settings: dict[str, Any]) -> pa.
     from confluent_kafka.admin import AdminClient
 
     base = client_config(bus, settings)
-    admin = AdminClient(base)
+    admin = AdminClient(base, logger=KAFKA_LOG)
     meta = admin.list_topics(bus.topic, timeout=15)
     if bus.topic not in meta.topics or meta.topics[bus.topic].error is not None:
         raise CustlensError(f"{bus.bootstrap}: no topic {bus.topic!r}")
     tid = topic_id(admin, bus.topic)
     partitions = sorted(meta.topics[bus.topic].partitions)
-    consumer = Consumer({**base, "group.id": group, "enable.auto.commit": False})
+    consumer = Consumer({**base, "group.id": group, "enable.auto.commit": False}, logger=KAFKA_LOG)
     try:
         committed = consumer.committed([TopicPartition(bus.topic, p) for p in partitions], timeout=15)
         held = lake_positions(lake, bus.topic)
