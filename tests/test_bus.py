@@ -304,7 +304,7 @@ def test_broker_down_agent_waits_then_catches_up(tmp_path):
         time.sleep(4)
         assert json.loads(registry.read_text())["files"][0]["offset"] == before  # waiting, not skipping
         b.start()  # a memory broker comes back empty: the topic is new
-        deadline = time.time() + 60
+        deadline = time.time() + 150  # librdkafka re-establishes the idempotent producer
         while time.time() < deadline and json.loads(registry.read_text())["files"][0]["offset"] == before:
             time.sleep(0.3)
         assert json.loads(registry.read_text())["files"][0]["offset"] == log.stat().st_size

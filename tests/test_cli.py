@@ -21,6 +21,7 @@ COMMANDS = [
     ["batches", "undo"], ["quarantine", "list"], ["quarantine", "show"], ["build"], ["segment"],
     ["export", "rfm"], ["sql"], ["tables"], ["runs"], ["demo"],
     ["periods"], ["funnel"], ["repurchase"], ["channels"], ["retention"], ["collect"], ["sync"],
+    ["consume"], ["bus", "status"],
 ]
 
 
@@ -213,8 +214,8 @@ def test_analysis_option_errors(shopdir):
     assert proc.returncode == 2 and "--attribution" in proc.stderr
     proc = _cl(shopdir, "periods", "--view", "weeks", check=False)
     assert proc.returncode == 2 and "campaign-only" in proc.stderr
-    proc = _cl(shopdir, "collect", "x.log", "--to", "kafka://127.0.0.1:9092/events", check=False)
-    assert proc.returncode == 2 and "issue #4" in proc.stderr
+    proc = _cl(shopdir, "collect", "x.log", "--to", "kafka://127.0.0.1", check=False)
+    assert proc.returncode == 2 and "not a bus address" in proc.stderr
     proc = _cl(shopdir, "sync", "--source", "postgresql://u:pw@127.0.0.1/x", "--table", "t",
                "--mode", "full", check=False)
     assert proc.returncode == 2 and "must not carry a password" in proc.stderr and "pw" not in \

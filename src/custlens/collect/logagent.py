@@ -136,23 +136,31 @@ SAFE_KEY = re.compile(r"^[\w.@\- ]{1,120}$")
 def json_lines_source(con: duckdb.DuckDBPyConnection, data: bytes, offset: int, line: int,
                       ensure: tuple[str, ...], lines: list[int] | None = None,
                       offsets: list[int] | None = None,
-                      extra: dict[str, pa.Array] | None = None) -> Source:
+                      extra: dict[str, pa.Array] | None = None,
+                      texts: list[str] | None = None) -> Source:
     """JSON lines parsed inside DuckDB (vectorized): the agent's and the bus's fast path.
 
     Python only splits the bytes and counts offsets; validity, object-ness, the keys and
     the values are DuckDB's. Top-level keys become columns (nested values stay JSON text).
     `lines`/`offsets` give each line's number and offset when they are not consecutive
-    (Kafka offsets); `_origin_id` in `extra` is the event id where the event has none.
+    (Kafka offsets); `_origin` in `extra` (where a line was read: host, file, offset) makes
+    the event id of events that have none, so a re-sent line keeps its id. `texts` gives
+    the records already decoded (Kafka messages) instead of `data`.
     """
     parts = data.split(b"\n")
     parts.pop()  # data ends with a newline
+    if texts is not None:
+        parts = texts
     if offsets is None:
         lengths = np.fromiter(map(len, parts), np.int64, len(parts)) + 1
         offsets = offset + np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     if lines is None:
         lines = np.arange(line + 1, line + 1 + len(parts), dtype=np.int64)
-    text = data.decode("utf-8", errors="replace").split("\n")
-    text.pop()
+    if texts is not None:
+        text = texts
+    else:
+        text = data.decode("utf-8", errors="replace").split("\n")
+        text.pop()
     columns = {"_line": pa.array(lines, pa.int64()), "_offset": pa.array(offsets, pa.int64()),
                "_raw": pa.array(text, pa.string()), **(extra or {})}
     con.register("agent_lines", pa.table(columns))
@@ -169,10 +177,11 @@ def json_lines_source(con: duckdb.DuckDBPyConnection, data: bytes, offset: int, 
                                       "FROM lines WHERE _ok ORDER BY 1").fetchall() if SAFE_KEY.match(k)]
     paths = ", ".join("'$.\"" + k.replace("'", "''") + "\"'" for k in keys)
     picks = [f'v[{i + 1}] AS "{k}"' for i, k in enumerate(keys) if not (k == "event_id" and extra)]
-    if extra and "_origin_id" in extra:
+    if extra and "_origin" in extra:
         own = f"v[{keys.index('event_id') + 1}]" if "event_id" in keys else "NULL"
-        picks.append(f'coalesce({own}, _origin_id) AS "event_id"')
-    names = keys + (["event_id"] if extra and "_origin_id" in extra and "event_id" not in keys else [])
+        by_origin = "CASE WHEN _origin IS NOT NULL THEN CAST(hash(_origin) >> 1 AS VARCHAR) END"
+        picks.append(f'coalesce({own}, {by_origin}) AS "event_id"')
+    names = keys + (["event_id"] if extra and "_origin" in extra and "event_id" not in keys else [])
     picks += [f'CAST(NULL AS VARCHAR) AS "{c}"' for c in ensure if c not in names]
     values = f"json_extract_string(CASE WHEN _ok THEN _raw END, [{paths}])" if keys else "[]::VARCHAR[]"
     con.execute(f"CREATE OR REPLACE TEMP VIEW src AS SELECT _line, _offset, _raw, "

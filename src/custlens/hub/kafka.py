@@ -17,9 +17,9 @@ start. Poison messages go to the quarantine and to the dead-letter topic `<topic
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -41,7 +41,8 @@ from custlens.hub.lake import Lake
 # librdkafka's own log lines (a connection refused, every second while a broker is down)
 # go to this logger, not straight to stderr; custlens says once what it is waiting for
 KAFKA_LOG = logging.getLogger("custlens.kafka")
-KAFKA_LOG.addHandler(logging.NullHandler())
+KAFKA_LOG.addHandler(logging.StreamHandler() if os.environ.get("CUSTLENS_KAFKA_LOG")
+                     else logging.NullHandler())
 KAFKA_LOG.propagate = False
 
 MAX_MESSAGE_BYTES = 1 << 20  # larger events are poison: quarantined and dead-lettered
@@ -81,49 +82,63 @@ def client_config(bus: BusUrl, settings: dict[str, Any], **extra: Any) -> dict[s
     return config
 
 
-def origin_event_id(origin: str) -> str:
-    """An event id from where a line was (host, file, offset): a re-sent line keeps it."""
-    digest = hashlib.blake2b(origin.encode(), digest_size=8).digest()
-    return str(int.from_bytes(digest, "big") >> 1)
-
-
 # ---- producing --------------------------------------------------------------------------------
 class KafkaSink:
     """Ships an agent's chunk of lines; returns only when the broker has acknowledged all."""
 
+    STUCK_SECONDS = 20.0  # undelivered this long: start over with a fresh producer
+
     def __init__(self, bus: BusUrl, settings: dict[str, Any], host: str,
                  user_field: str = "user_id") -> None:
+        self.bus, self.host, self.user_field, self.settings = bus, host, user_field, settings
+        self.producer = self._producer()
+        self.waiting_since: float | None = None
+
+    def _producer(self) -> Any:
         from confluent_kafka import Producer
 
-        self.bus, self.host, self.user_field = bus, host, user_field
-        self.producer = Producer(client_config(bus, settings, **{
+        return Producer(client_config(self.bus, self.settings, **{
             "enable.idempotence": True, "acks": "all", "linger.ms": 20,
             "message.timeout.ms": 0,  # never give up on a message: the agent waits instead
             "queue.buffering.max.kbytes": 262144, "compression.type": "lz4"}), logger=KAFKA_LOG)
-        self.waiting_since: float | None = None
 
     def ship(self, lines: list[tuple[int, int, bytes]], origin_base: str,
              keys: list[str | None]) -> int:
+        """Send and wait. A broker that comes back without its state (a memory broker
+        restarted) can leave an idempotent producer's sequence stuck: after STUCK_SECONDS
+        the chunk is sent again from a fresh producer — at least once, and the origin ids
+        make the repeats one event in DWD."""
+        from confluent_kafka import KafkaError
+
         failures: list[str] = []
 
         def delivered(err: Any, msg: Any) -> None:
-            if err is not None:
+            if err is not None and err.code() not in (KafkaError._PURGE_QUEUE,
+                                                      KafkaError._PURGE_INFLIGHT):
                 failures.append(str(err))
 
-        for (n, offset, raw), key in zip(lines, keys, strict=True):
-            headers = [(ORIGIN_HEADER, f"{origin_base}|{offset}|{n}".encode())]
-            while True:
-                try:
-                    self.producer.produce(self.bus.topic, value=raw, key=key, headers=headers,
-                                          on_delivery=delivered)
-                    break
-                except BufferError:  # the bounded queue is full: wait for the broker
-                    self.producer.poll(0.5)
-        while self.producer.flush(5.0) > 0:
-            if self.waiting_since is None:
-                self.waiting_since = time.time()
-                console.warn(f"waiting for the broker at {self.bus.bootstrap} "
-                             "(nothing is lost; the registry stays where it was)")
+        while True:
+            failures.clear()
+            for (n, offset, raw), key in zip(lines, keys, strict=True):
+                headers = [(ORIGIN_HEADER, f"{origin_base}|{offset}|{n}".encode())]
+                while True:
+                    try:
+                        self.producer.produce(self.bus.topic, value=raw, key=key, headers=headers,
+                                              on_delivery=delivered)
+                        break
+                    except BufferError:  # the bounded queue is full: wait for the broker
+                        self.producer.poll(0.5)
+            started = time.time()
+            while self.producer.flush(5.0) > 0 and time.time() - started < self.STUCK_SECONDS:
+                if self.waiting_since is None:
+                    self.waiting_since = time.time()
+                    console.warn(f"waiting for the broker at {self.bus.bootstrap} "
+                                 "(nothing is lost; the registry stays where it was)")
+            if len(self.producer) == 0:
+                break
+            self.producer.purge(in_queue=True, in_flight=True)
+            self.producer.flush(0)
+            self.producer = self._producer()
         self.waiting_since = None
         if failures:
             raise CustlensError(f"the broker refused {len(failures)} events: {failures[0]}")
@@ -178,7 +193,7 @@ def topic_id(admin: Any, topic: str) -> str | None:
 
 class BusConsumer:
     def __init__(self, lake: Lake, bus: BusUrl, group: str, settings: dict[str, Any],
-                 opts: ImportOptions, shop_tz: str, batch_size: int = 50_000) -> None:
+                 opts: ImportOptions, shop_tz: str, batch_size: int = 100_000) -> None:
         from confluent_kafka import Consumer, Producer
         from confluent_kafka.admin import AdminClient
 
@@ -198,6 +213,7 @@ class BusConsumer:
         self.assigned: list[Any] = []
         self.topic_id: str | None = None
         self.expected: dict[int, int] = {}  # where each partition should resume
+        self.assigned_at = 0.0
         self._ensure = tuple(opts.map.values()) + tuple(
             f for f in ("user_id", "item_id", "category_id", "behavior", "ts", "channel",
                         "ad_campaign", "session_id", "shop_id") if f not in opts.map)
@@ -215,6 +231,7 @@ class BusConsumer:
             if last is not None:  # else the group's committed offset, else the earliest
                 tp.offset = self.expected[tp.partition] = last + 1
         self.assigned = partitions
+        self.assigned_at = time.time()
         consumer.assign(partitions)
 
     def _note(self, text: str) -> None:
@@ -248,7 +265,7 @@ class BusConsumer:
                     idle_since = time.time()
                     if on_batch:
                         on_batch(self.counts)
-                elif once and self.assigned and time.time() - idle_since > idle_seconds and (
+                elif once and self.assigned and time.time() - max(idle_since, self.assigned_at) > idle_seconds and (
                         len(self.assigned) >= partitions or time.time() - started > patience):
                     if len(self.assigned) < partitions:
                         self._note(f"other members of group {self.group} hold "
@@ -320,39 +337,57 @@ class BusConsumer:
 
 def messages_source(con: duckdb.DuckDBPyConnection, msgs: list[Any],
                     ensure: tuple[str, ...]) -> Source:
-    """Messages as `src`: custlens events (JSON) or Filebeat's output, poison set apart."""
+    """Messages as `src`: custlens events (JSON) or Filebeat's output, poison set apart.
+
+    Per message Python only gathers value, offset and origin header (list comprehensions);
+    decoding is one call for the batch when it is all UTF-8, and parsing is DuckDB's.
+    """
     from custlens.collect.logagent import json_lines_source, parse_filebeat
 
-    plain, beats, broken = [], [], []
-    for m in msgs:
-        value, offset = m.value() or b"", m.offset()
-        if len(value) > MAX_MESSAGE_BYTES:
-            broken.append({"_line": offset, "_offset": offset, "raw": value[:200].decode("utf-8", "replace"),
-                           "reason": f"message too large ({len(value):,} bytes > {MAX_MESSAGE_BYTES:,})"})
-            continue
-        try:
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
-            broken.append({"_line": offset, "_offset": offset, "raw": value.decode("utf-8", "replace"),
-                           "reason": "not UTF-8 text"})
-            continue
-        text = text.replace("\n", " ").replace("\r", " ")
-        if '"@timestamp"' in text[:64] and '"message"' in text:
-            beats.append((offset, offset, text.encode()))
-            continue
-        headers = dict(m.headers() or [])
-        origin = headers.get(ORIGIN_HEADER)
-        plain.append((offset, text, origin_event_id(origin.decode()) if origin else None))
-    source = json_lines_source(
-        con, "".join(t + "\n" for _, t, _ in plain).encode(), 0, 0, ensure,
-        lines=[o for o, _, _ in plain], offsets=[o for o, _, _ in plain],
-        extra={"_origin_id": pa.array([e for _, _, e in plain], pa.string())})
+    values = [m.value() or b"" for m in msgs]
+    offsets = [m.offset() for m in msgs]
+    heads = [m.headers() for m in msgs]
+    broken: list[dict] = []
+    keep = [i for i, v in enumerate(values) if len(v) <= MAX_MESSAGE_BYTES]
+    if len(keep) < len(values):
+        for i in set(range(len(values))) - set(keep):
+            broken.append({"_line": offsets[i], "_offset": offsets[i], "reason":
+                           f"message too large ({len(values[i]):,} bytes > {MAX_MESSAGE_BYTES:,})",
+                           "raw": values[i][:200].decode("utf-8", "replace")})
+    beats = [i for i in keep if values[i].startswith(b'{"@timestamp"')]
+    plain = [i for i in keep if not values[i].startswith(b'{"@timestamp"')]
+    try:  # one decode for the batch; a value with \x1e is not JSON anyway
+        texts = b"\x1e".join(values[i] for i in plain).decode("utf-8").split("\x1e") if plain else []
+        if len(texts) != len(plain):
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, "record separator inside a value")
+    except UnicodeDecodeError:
+        texts, good = [], []
+        for i in plain:
+            try:
+                texts.append(values[i].decode("utf-8"))
+                good.append(i)
+            except UnicodeDecodeError:
+                broken.append({"_line": offsets[i], "_offset": offsets[i], "reason": "not UTF-8 text",
+                               "raw": values[i].decode("utf-8", "replace")})
+        plain = good
+    origins = [_origin(heads[i]) for i in plain]
+    source = json_lines_source(con, b"", 0, 0, ensure, lines=[offsets[i] for i in plain],
+                               offsets=[offsets[i] for i in plain], texts=texts,
+                               extra={"_origin": pa.array(origins, pa.string())})
     if beats:  # Filebeat output: parsed record by record, appended to the same view
-        records, bad = parse_filebeat(beats)
+        records, bad = parse_filebeat([(offsets[i], offsets[i], values[i]) for i in beats])
         broken += bad
         _append_records(con, records, source)
     source.broken = broken + source.broken
     return source
+
+
+def _origin(headers: list | None) -> str | None:
+    if headers:
+        for key, value in headers:
+            if key == ORIGIN_HEADER:
+                return value.decode("utf-8", "replace")
+    return None
 
 
 def _append_records(con: duckdb.DuckDBPyConnection, records: list[dict], source: Source) -> None:
