@@ -749,6 +749,36 @@ def _retention_chart(table: pa.Table, shown: int, title: str) -> str:
     return plots.heatmap(cohorts, [str(p) for p in range(shown + 1)], cells, title)
 
 
+@app.command("clv")
+def clv_cmd(
+    as_of: AsOfOpt = None, since: SinceOpt = None,
+    unit: Annotated[str | None, typer.Option(help="week (default) or day: BG/NBD's time unit")] = None,
+    top: Annotated[int, typer.Option(help="rows in the table view")] = 20,
+    fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """Customer lifetime value: BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, gamma) per buyer."""
+    ws = STATE.workspace()
+    if unit is not None and unit not in ("week", "day"):
+        raise CustlensError(f"--unit {unit!r}: week or day")
+    ws.settings = ws.settings.with_overrides(**{"clv.unit": unit})
+    table = ws.clv(_date(as_of, "--as-of"), _date(since, "--since"))
+    notes = ws.clv_notes()
+    if notes.get("fitted"):
+        params = ", ".join(f"{k} = {notes[k]:.4g}" for k in ("r", "alpha", "a", "b", "p", "q", "gamma")
+                           if k in notes)
+        console.info(f"BG/NBD + Gamma-Gamma on {notes['fit_sample']:,} of {notes['buyers']:,} buyers "
+                     f"(unit {notes['unit']}, as of {notes['as_of']}): {params}")
+    else:
+        console.warn(f"no CLV fit: {notes.get('reason', 'nothing to fit')}")
+    if fmt is Format.table:
+        lang = ws.settings.lang
+        title = _pick(lang, f"客户终身价值 · 未来 {notes.get('horizon_days')} 天",
+                      f"Customer lifetime value · next {notes.get('horizon_days')} days")
+        output.write(table.slice(0, top), fmt, out, lang, title, percent=("p_alive",))
+        return
+    output.write(table, fmt, out, ws.settings.lang)
+
+
 RFM_COLUMNS = ["user_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
                "cluster", "segment", "segment_en", "class"]
 

@@ -55,6 +55,11 @@ DEFAULTS: dict[str, Any] = {
         "min_rate": 0.3,
         "max_median_gap_days": 90,
     },
+    "clv": {
+        "unit": "week",  # BG/NBD's time unit: week (the literature's) or day
+        "horizon_days": 90,  # expected purchases and value within this many days
+        "sample_size": 20000,  # buyers the fit sees (drawn by a hash of user_id)
+    },
     "kafka": {
         # a real cluster's security, passed to the client as they are
         "security_protocol": "",  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL

@@ -116,6 +116,13 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "new_customer_share": ("新客占比", "new-customer share"),
     "cohort": ("首购队列", "cohort"),
     "category": ("品类", "category"),
+    "recency": ("最近购买(单位)", "recency (t_x)"),
+    "age": ("客龄(单位)", "age (T)"),
+    "mean_repeat_spend": ("复购平均金额", "mean repeat spend"),
+    "p_alive": ("存活概率", "P(alive)"),
+    "expected_purchases": ("预计购买次数", "expected purchases"),
+    "expected_spend": ("预计客单金额", "expected spend"),
+    "expected_value": ("预计价值", "expected value"),
     "day": ("日期", "day"),
     "cohort_size": ("队列人数", "cohort size"),
 }

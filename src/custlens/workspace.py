@@ -196,6 +196,14 @@ class Workspace:
         return self.read("ads_retention", as_of, where=f"unit = '{by}'",
                          order_by="cohort, periods_since")
 
+    def clv(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
+        """Per buyer: BG/NBD + Gamma-Gamma predictions; the parameters are in clv_notes()."""
+        return self.read("ads_clv", as_of, since, order_by="expected_value DESC NULLS LAST, user_id")
+
+    def clv_notes(self) -> dict[str, Any]:
+        meta = self.lake.current("ads_clv")
+        return meta.get("notes", {}) if meta else {}
+
     def rfm_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_rfm")
         return meta.get("notes", {}) if meta else {}

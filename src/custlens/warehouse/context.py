@@ -61,6 +61,7 @@ class BuildContext:
             "repurchase": lambda: dict(s.get("repurchase")),
             "channels": lambda: dict(s.get("channels")),
             "identity": lambda: dict(s.get("identity")),
+            "clv": lambda: dict(s.get("clv")),
         }[name]()
 
     def sql_params(self) -> dict[str, str]:

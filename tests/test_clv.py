@@ -1,0 +1,76 @@
+"""CLV on the CDNOW sample against the published BG/NBD and Gamma-Gamma parameters."""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from custlens.analysis import clv
+
+PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee 2005
+PUBLISHED_GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}  # the same data, Gamma-Gamma (JMR 2005)
+
+
+@pytest.fixture(scope="module")
+def cdnow(data_dir, tmp_path_factory):
+    df = pd.read_csv(data_dir / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                     names=["orig", "cust", "date", "cds", "amount"])
+    root = tmp_path_factory.mktemp("cdnow")
+    out = pd.DataFrame({"order_id": [f"o{i}" for i in range(len(df))], "user_id": df.cust.astype(str),
+                        "order_ts": pd.to_datetime(df.date.astype(str)).dt.strftime("%Y-%m-%d 12:00:00"),
+                        "amount": df.amount})
+    out.to_csv(root / "orders.csv", index=False)
+    return df, root
+
+
+def test_maths_reproduce_the_papers(cdnow):
+    df, _ = cdnow
+    df = df.assign(day=pd.to_datetime(df.date.astype(str)))
+    end = pd.Timestamp("1997-09-30")  # the 39-week calibration period
+    days = df[df.day <= end].groupby(["cust", "day"]).amount.sum().reset_index()
+    g = days.groupby("cust")
+    first, last = g.day.min(), g.day.max()
+    x = (g.day.count() - 1).to_numpy()
+    bg = clv.fit_bgnbd(x, ((last - first).dt.days / 7).to_numpy(), ((end - first).dt.days / 7).to_numpy())
+    for name, want in PUBLISHED_BGNBD.items():
+        assert getattr(bg, name) == pytest.approx(want, rel=0.01), name
+    days = days.merge(first.rename("first"), left_on="cust", right_index=True)
+    m_x = days[days.day > days["first"]].groupby("cust").amount.mean().reindex(first.index).fillna(0)
+    gg = clv.fit_gamma_gamma(x, m_x.to_numpy())
+    for name, want in PUBLISHED_GG.items():
+        assert getattr(gg, name) == pytest.approx(want, rel=0.01), name
+
+
+def test_clv_through_the_warehouse_and_cli(cdnow):
+    _, root = cdnow
+    env = {**os.environ, "CUSTLENS_QUIET": "1"}
+    base = [sys.executable, "-m", "custlens.cli", "--lake", str(root / "lake")]
+    subprocess.run([*base, "import", "orders", str(root / "orders.csv")], check=True, env=env,
+                   capture_output=True)
+    proc = subprocess.run([*base, "clv", "--as-of", "1997-10-01", "--format", "json"], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    # 8 of the 2,357 customers bought only $0 items before October: no paid order, no buyer
+    assert len(rows) == 2349
+    notes = " ".join(proc.stderr.split())  # the console folds long lines
+    for name, want in PUBLISHED_BGNBD.items():
+        got = float(notes.split(f" {name} = ")[1].split(",")[0].split()[0])
+        assert got == pytest.approx(want, rel=0.05), name  # the issue's tolerance
+    assert all(0 < r["p_alive"] <= 1 and r["expected_purchases"] >= 0 for r in rows)
+    one_timers = [r for r in rows if r["frequency"] == 0]
+    assert one_timers and all(r["p_alive"] == 1 for r in one_timers)  # BG/NBD: never seen to drop
+    top = max(rows, key=lambda r: r["expected_value"])
+    assert top["frequency"] >= 10
+
+
+def test_too_few_buyers_is_said_not_failed(ws, tmp_path):
+    (tmp_path / "o.csv").write_text("order_id,user_id,order_ts,amount\n1,a,2025-01-01 10:00:00,5\n")
+    ws.import_file("orders", tmp_path / "o.csv")
+    table = ws.clv(as_of=dt.date(2025, 2, 1))
+    assert table.num_rows == 1 and table.column("p_alive")[0].as_py() is None
+    assert ws.clv_notes()["fitted"] is False and "too few" in ws.clv_notes()["reason"]
