@@ -21,7 +21,7 @@ COMMANDS = [
     ["batches", "undo"], ["quarantine", "list"], ["quarantine", "show"], ["build"], ["segment"],
     ["export", "rfm"], ["sql"], ["tables"], ["runs"], ["demo"],
     ["periods"], ["funnel"], ["repurchase"], ["channels"], ["retention"], ["collect"], ["sync"],
-    ["consume"], ["bus", "status"], ["clv"],
+    ["consume"], ["bus", "status"], ["clv"], ["migration"],
 ]
 
 

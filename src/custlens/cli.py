@@ -779,6 +779,27 @@ def clv_cmd(
     output.write(table, fmt, out, ws.settings.lang)
 
 
+@app.command()
+def migration(
+    start: Annotated[str, typer.Option("--from", help="the earlier analysis date YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--to", help="the later analysis date YYYY-MM-DD")],
+    fell: Annotated[bool, typer.Option("--fell", help="only the customers who fell from 重要价值客户 (call them first)")] = False,
+    fmt: FormatOpt = Format.table, out: OutOpt = None,
+) -> None:
+    """Segment migration between two dates: who moved where, and who fell from 重要价值客户."""
+    ws = STATE.workspace()
+    a, b = _date(start, "--from"), _date(end, "--to")
+    matrix, fallen = ws.migration(a, b)
+    lang = ws.settings.lang
+    if fell or fmt is not Format.table:
+        output.write(fallen if fell else matrix, fmt, out, lang)
+        return
+    output.write(matrix, fmt, out, lang, _pick(lang, f"客户分群迁移 {a} → {b}", f"Segment migration {a} → {b}"))
+    output.write(fallen.slice(0, 20), fmt, None, lang,
+                 _pick(lang, f"从重要价值客户下滑: {fallen.num_rows:,} 位 (优先联系)",
+                       f"Fell from high-value: {fallen.num_rows:,} customers (call first)"))
+
+
 RFM_COLUMNS = ["user_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
                "cluster", "segment", "segment_en", "class"]
 

@@ -116,6 +116,8 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "new_customer_share": ("新客占比", "new-customer share"),
     "cohort": ("首购队列", "cohort"),
     "category": ("品类", "category"),
+    "from_segment": ("原分群", "from"),
+    "to_segment": ("现分群", "to"),
     "recency": ("最近购买(单位)", "recency (t_x)"),
     "age": ("客龄(单位)", "age (T)"),
     "mean_repeat_spend": ("复购平均金额", "mean repeat spend"),

@@ -200,6 +200,33 @@ class Workspace:
         """Per buyer: BG/NBD + Gamma-Gamma predictions; the parameters are in clv_notes()."""
         return self.read("ads_clv", as_of, since, order_by="expected_value DESC NULLS LAST, user_id")
 
+    def migration(self, start: dt.date, end: dt.date) -> tuple[pa.Table, pa.Table]:
+        """Segments at two dates: the from × to matrix, and who fell from 重要价值客户.
+
+        Each date is its own RFM build (segments are named by their own R/F/M against that
+        date's means), so names compare, not cluster numbers. A customer who had not bought
+        yet at the first date is `(new)`; the last build stays the one at `end`.
+        """
+        if start >= end:
+            raise CustlensError(f"--from {start} must be before --to {end}")
+        before = self.rfm(as_of=start).select(["user_id", "segment", "segment_en"])
+        after = self.rfm(as_of=end).select(["user_id", "segment", "segment_en", "recency_days",
+                                            "frequency", "monetary"])
+        self.engine.register_arrow("migration_before", before)
+        self.engine.register_arrow("migration_after", after)
+        matrix = self.engine.query("""
+            SELECT coalesce(b.segment, '(new)') AS from_segment, a.segment AS to_segment,
+                   count(*) AS customers
+            FROM migration_after a LEFT JOIN migration_before b USING (user_id)
+            GROUP BY ALL ORDER BY from_segment, customers DESC""")
+        fell = self.engine.query("""
+            SELECT a.user_id, b.segment AS from_segment, a.segment AS to_segment, a.segment_en,
+                   a.recency_days, a.frequency, a.monetary
+            FROM migration_after a JOIN migration_before b USING (user_id)
+            WHERE b.segment = '重要价值客户' AND a.segment <> '重要价值客户'
+            ORDER BY a.monetary DESC, a.user_id""")
+        return matrix, fell
+
     def clv_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_clv")
         return meta.get("notes", {}) if meta else {}
