@@ -38,6 +38,7 @@ import pyarrow as pa
 from custlens import schema
 from custlens.collect.importers import ImportOptions, ImportResult, ingest_source
 from custlens.collect.readers import Source, records_source
+from custlens.collect.readers import flatten as _flatten
 from custlens.errors import CustlensError
 from custlens.hub.lake import Lake, atomic_write_text
 
@@ -96,16 +97,6 @@ def split_lines(data: bytes, offset: int, line: int) -> Iterator[tuple[int, int,
         line += 1
         yield line, offset + start, data[start:end].rstrip(b"\r")
         start = end + 1
-
-
-def _flatten(obj: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _broken(line: int, offset: int, raw: str, reason: str) -> dict:

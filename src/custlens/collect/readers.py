@@ -173,11 +173,12 @@ def _open_parquet(con, path: Path) -> Source:
     return Source([c for c, _ in described], types=dict(described))
 
 
-def _flatten(obj: dict, prefix: str = "") -> dict[str, object]:
+def flatten(obj: dict, prefix: str = "") -> dict[str, object]:
+    """Nested objects as dotted keys: {"log": {"offset": 7}} → {"log.offset": 7}."""
     out: dict[str, object] = {}
     for key, value in obj.items():
         if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
+            out.update(flatten(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out
@@ -198,7 +199,7 @@ def _open_jsonl(con, path: Path, encoding: str | None) -> Source:
             if not isinstance(obj, dict):
                 broken.append({"_line": n, "reason": "not a JSON object", "raw": line.rstrip("\n")})
                 continue
-            flat = _flatten(obj)
+            flat = flatten(obj)
             flat["_line"] = n
             records.append(flat)
     return records_source(con, records, broken)
