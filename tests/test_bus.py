@@ -97,7 +97,7 @@ def test_log_to_bus_to_lake_with_poison_filebeat_and_status(broker, tmp_path):
     topic = broker.topic()
     url = f"kafka://{broker.bootstrap}/{topic}"
     (tmp_path / "app.log").write_text("".join(_event(i) for i in range(200)))
-    sink = KafkaSink(BusUrl.parse(url), KAFKA, "host-a")
+    sink = KafkaSink(BusUrl.parse(url), KAFKA)
     shipped = LogAgent(Lake(tmp_path / "agent"), [str(tmp_path / "app.log")], ImportOptions(),
                        "Asia/Shanghai", sink=sink).run_pass()
     assert shipped.loaded == 200

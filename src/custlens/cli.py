@@ -177,11 +177,9 @@ def collect(
                          tz=tz or ws.settings.tz, time_format=time_format)
     sink = None
     if to != "lake":
-        import socket
-
         from custlens.hub.kafka import BusUrl, KafkaSink
 
-        sink = KafkaSink(BusUrl.parse(to), dict(ws.settings.get("kafka")), socket.gethostname())
+        sink = KafkaSink(BusUrl.parse(to), dict(ws.settings.get("kafka")))
     agent = LogAgent(ws.lake, patterns, opts, ws.settings.tz, name=name, fmt=input_format, sink=sink)
 
     def report(c: PassCounts, final: bool = False) -> None:

@@ -155,9 +155,6 @@ def arrow_type(sql_type: Any) -> pa.DataType:
     return pa.string()
 
 
-TEXT_CHECK = ("String", "Text", "Unicode", "UnicodeText", "Enum", "VARCHAR", "CHAR", "TEXT")
-
-
 def _check_is_orderable(column: Any, table: str) -> None:
     from sqlalchemy import types as t
 

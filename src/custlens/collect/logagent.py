@@ -99,16 +99,29 @@ def split_lines(data: bytes, offset: int, line: int) -> Iterator[tuple[int, int,
         start = end + 1
 
 
+def event_columns(opts: ImportOptions) -> tuple[str, ...]:
+    """Columns a chunk of events always has (NULL when no record has them), so records
+    without a required field are quarantined field by field, not refused as a whole."""
+    mapped = set(opts.map)
+    return tuple(opts.map.values()) + tuple(
+        f for f in schema.spec("events").fields if f not in mapped and f != "event_id")
+
+
+def _texts(lines: list[tuple[int, int, bytes]]) -> Iterator[tuple[int, int, str]]:
+    """(line, offset, text) of the lines that are not blank."""
+    for n, off, raw in lines:
+        text = raw.decode("utf-8", errors="replace")
+        if text.strip(BLANK):
+            yield n, off, text
+
+
 def _broken(line: int, offset: int, raw: str, reason: str) -> dict:
     return {"_line": line, "_offset": offset, "reason": reason, "raw": raw}
 
 
 def parse_json(lines: list[tuple[int, int, bytes]]) -> tuple[list[dict], list[dict]]:
     records, broken = [], []
-    for n, off, raw in lines:
-        text = raw.decode("utf-8", errors="replace")
-        if not text.strip(BLANK):
-            continue
+    for n, off, text in _texts(lines):
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -215,10 +228,7 @@ def parse_filebeat(lines: list[tuple[int, int, bytes]]) -> tuple[list[dict], lis
 
 def parse_csv(lines: list[tuple[int, int, bytes]], header: list[str]) -> tuple[list[dict], list[dict]]:
     records, broken = [], []
-    for n, off, raw in lines:
-        text = raw.decode("utf-8", errors="replace")
-        if not text.strip(BLANK):
-            continue
+    for n, off, text in _texts(lines):
         try:
             values = next(csv.reader([text]))
         except (csv.Error, StopIteration) as exc:
@@ -271,9 +281,7 @@ class LogAgent:
         self._headers: dict[tuple[str, str], list[str]] = {}
         self._formats: dict[tuple[str, str], str] = {}
         self.stop = False
-        mapped = set(opts.map)
-        self._ensure = tuple(opts.map.values()) + tuple(
-            f for f in schema.spec("events").fields if f not in mapped and f != "event_id")
+        self._ensure = event_columns(opts)
         self._load()
 
     # -- state ----------------------------------------------------------------------

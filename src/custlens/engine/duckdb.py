@@ -61,11 +61,17 @@ class DuckDBEngine:
             partitioned = hive and "dt" in arrow_schema.names
             opts = ", hive_partitioning = true, hive_types = {'dt': 'DATE'}" if partitioned else ""
             scan = f"read_parquet({_sql_list(files)}, union_by_name = true{opts})"
-            # a lake written by an earlier version may lack a later column (say _offset)
-            present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-            cols = ", ".join(c.name if c.name in present else
-                             f"CAST(NULL AS {schema.arrow_to_sql(c.type)}) AS {c.name}" for c in arrow_schema)
-            body = f"SELECT {cols} FROM {scan}"
+            body = f"SELECT {', '.join(arrow_schema.names)} FROM {scan}"
+            try:
+                self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+                return
+            except duckdb.BinderException:
+                # a lake written by an earlier version lacks a later column (say _offset)
+                present = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+                cols = ", ".join(c.name if c.name in present else
+                                 f"CAST(NULL AS {schema.arrow_to_sql(c.type)}) AS {c.name}"
+                                 for c in arrow_schema)
+                body = f"SELECT {cols} FROM {scan}"
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
 
     def _register_synced(self) -> None:

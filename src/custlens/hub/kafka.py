@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from custlens import console
 from custlens.collect.importers import ImportOptions, ImportResult, ingest_source
+from custlens.collect.logagent import event_columns
 from custlens.collect.readers import Source
 from custlens.errors import CustlensError
 from custlens.hub.lake import Lake
@@ -88,9 +89,8 @@ class KafkaSink:
 
     STUCK_SECONDS = 20.0  # undelivered this long: start over with a fresh producer
 
-    def __init__(self, bus: BusUrl, settings: dict[str, Any], host: str,
-                 user_field: str = "user_id") -> None:
-        self.bus, self.host, self.user_field, self.settings = bus, host, user_field, settings
+    def __init__(self, bus: BusUrl, settings: dict[str, Any]) -> None:
+        self.bus, self.settings = bus, settings
         self.producer = self._producer()
         self.waiting_since: float | None = None
 
@@ -214,9 +214,7 @@ class BusConsumer:
         self.topic_id: str | None = None
         self.expected: dict[int, int] = {}  # where each partition should resume
         self.assigned_at = 0.0
-        self._ensure = tuple(opts.map.values()) + tuple(
-            f for f in ("user_id", "item_id", "category_id", "behavior", "ts", "channel",
-                        "ad_campaign", "session_id", "shop_id") if f not in opts.map)
+        self._ensure = event_columns(opts)
 
     # -- assignment: start after what the lake holds ------------------------------------
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:

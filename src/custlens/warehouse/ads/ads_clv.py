@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from custlens.analysis import clv
-from custlens.warehouse.context import BuildContext, sql_date
+from custlens.warehouse.context import BuildContext
 from custlens.warehouse.model import Column, Model
 
 MIN_BUYERS = 20
@@ -43,8 +43,7 @@ def run(ctx: BuildContext) -> pa.Table:
     settings = ctx.param("clv")
     unit = 7.0 if settings["unit"] == "week" else 1.0
     horizon = float(settings["horizon_days"]) / unit
-    sql = SQL.format(as_of=sql_date(ctx.as_of), since=sql_date(ctx.since))
-    data = ctx.engine.query(sql).to_pandas().sort_values("user_id", kind="stable")
+    data = ctx.engine.query(SQL.format_map(ctx.sql_params())).to_pandas().sort_values("user_id", kind="stable")
     x = data["x"].to_numpy(float)
     t_x, T = data["t_x_days"].to_numpy(float) / unit, data["t_days"].to_numpy(float) / unit
     m_x = data["m_x"].fillna(0).to_numpy(float)
