@@ -14,6 +14,15 @@ import pyarrow as pa
 import typer
 
 from custlens import console, output
+from custlens.cli_common import (
+    STATE,
+    AsOfOpt,
+    FormatOpt,
+    OutOpt,
+    SinceOpt,
+    parse_date,
+    report_imports,
+)
 from custlens.collect.generate import ShopSpec
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
@@ -35,31 +44,11 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(export_app, name="export")
 
 
-class State:
-    lake: Path | None = None
-    config: Path | None = None
-    engine: str | None = None
-    lang: str | None = None
+def _add_actions() -> None:
+    from custlens.cli_actions import actions_app
 
-    def workspace(self) -> Workspace:
-        return Workspace(self.lake, self.config, self.engine, self.lang)
+    app.add_typer(actions_app, name="actions")
 
-
-STATE = State()
-
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, csv, json, parquet or xlsx")]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="write to this file instead of stdout")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="analysis date YYYY-MM-DD (default: the day after the last event)")]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="only orders on or after this date count (default: all history)")]
-
-
-def _date(text: str | None, flag: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise CustlensError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from exc
 
 
 @app.callback()
@@ -84,7 +73,7 @@ def generate(
 ) -> None:
     """Generate a realistic synthetic shop (campaigns, loyal and one-time buyers, intent users)."""
     ws = STATE.workspace()
-    spec = ShopSpec(users=users, start=_date(start, "--start") or dt.date(2025, 1, 1), days=days, seed=seed)
+    spec = ShopSpec(users=users, start=parse_date(start, "--start") or dt.date(2025, 1, 1), days=days, seed=seed)
     if as_logs:
         from custlens.collect.generate import write_logs
 
@@ -98,34 +87,19 @@ def generate(
     if out:
         console.info(f"wrote raw files to {out}")
         return
-    _report_imports(results)
-
-
-def _report_imports(results: list) -> None:
-    for r in results:
-        if r.batch is None:
-            console.info(f"{r.path.name}: already imported as batch {r.previous.batch_id}; nothing added")
-            continue
-        console.info(f"{r.path.name} → ods_{r.table}: {r.rows:,} rows loaded, {r.rejected:,} rejected "
-                     f"(batch {r.batch.batch_id})")
-        for s in r.samples:
-            value = mask_value(s["field"], s["value"]) if s["field"] in {"phone", "email", "address", "birthday"} else s["value"]
-            where = f"{r.path}:{s['_line']}" + (f" field {s['field']}={value!r}" if s["field"] else "")
-            console.warn(f"{where}: {s['reason']}")
-        if r.rejected > len(r.samples):
-            console.warn(f"… {r.rejected - len(r.samples):,} more; see: custlens quarantine show --batch {r.batch.batch_id}")
+    report_imports(results)
 
 
 @import_app.command("taobao")
 def import_taobao(file: Path) -> None:
     """Tianchi UserBehavior CSV (user,item,category,behavior,timestamp); an order is a buy."""
-    _report_imports(STATE.workspace().import_file("taobao", file))
+    report_imports(STATE.workspace().import_file("taobao", file))
 
 
 @import_app.command("online-retail")
 def import_online_retail(file: Path) -> None:
     """UCI Online Retail (CSV or XLSX); C invoices are returns; Europe/London, GBP."""
-    _report_imports(STATE.workspace().import_file("online-retail", file))
+    report_imports(STATE.workspace().import_file("online-retail", file))
 
 
 def _generic(kind: str):
@@ -144,7 +118,7 @@ def _generic(kind: str):
                 "encoding": encoding, "sep": sep, "time_format": time_format, "sheet": sheet}
         if tz:
             opts["tz"] = tz
-        _report_imports(ws.import_file(kind, file, **opts))
+        report_imports(ws.import_file(kind, file, **opts))
 
     command.__doc__ = f"Import {kind} from CSV (any separator), XLSX, Parquet or JSON lines."
     return command
@@ -152,6 +126,7 @@ def _generic(kind: str):
 
 for _kind in ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity"):
     import_app.command(_kind)(_generic(_kind))
+_add_actions()
 
 
 # ---- collection -----------------------------------------------------------------------------
@@ -393,7 +368,7 @@ def build_cmd(as_of: AsOfOpt = None, since: SinceOpt = None,
               force: Annotated[bool, typer.Option(help="rebuild even what is current")] = False) -> None:
     """Bring the warehouse (DWD → DIM → DWS → ADS) up to date."""
     ws = STATE.workspace()
-    report = ws.build(None, _date(as_of, "--as-of"), _date(since, "--since"), force)
+    report = ws.build(None, parse_date(as_of, "--as-of"), parse_date(since, "--since"), force)
     for name in report.built:
         console.info(f"built {name}: {report.rows[name]:,} rows in {report.seconds[name]:.2f}s")
     console.info(f"{len(report.built)} built, {len(report.skipped)} already current"
@@ -410,7 +385,7 @@ def segment(
     """The segment table (重要价值客户 …) and the class table."""
     ws = STATE.workspace()
     ws.settings = ws.settings.with_overrides(**{"segment.mode": mode, "segment.k": k})
-    a, s = _date(as_of, "--as-of"), _date(since, "--since")
+    a, s = parse_date(as_of, "--as-of"), parse_date(since, "--since")
     segments = ws.segments(a, s)
     classes = ws.class_summary(a, s)
     notes = ws.rfm_notes()
@@ -466,7 +441,7 @@ def periods(
 ) -> None:
     """Campaign vs daily periods: traffic, GMV, 客单价, conversion, refunds, lift, 同比/环比."""
     ws = STATE.workspace()
-    a, lang = _date(as_of, "--as-of"), ws.settings.lang
+    a, lang = parse_date(as_of, "--as-of"), ws.settings.lang
     views = {"instances": ws.periods, "kinds": ws.period_kinds, "carts": ws.campaign_carts,
              "campaign-only": ws.campaign_only}
     if view not in views:
@@ -557,7 +532,7 @@ def funnel(
 ) -> None:
     """The pv → fav/cart → buy funnel by users and events; 跳失率; time to purchase."""
     ws = STATE.workspace()
-    a, s, lang = _date(as_of, "--as-of"), _date(since, "--since"), ws.settings.lang
+    a, s, lang = parse_date(as_of, "--as-of"), parse_date(since, "--since"), ws.settings.lang
     if hourly:
         table = ws.hourly(a, s)
         if fmt is Format.table:
@@ -646,7 +621,7 @@ def repurchase(
 ) -> None:
     """Repurchase rate and rhythm per category or item; membership candidates and invites."""
     ws = STATE.workspace()
-    a, s, lang = _date(as_of, "--as-of"), _date(since, "--since"), ws.settings.lang
+    a, s, lang = parse_date(as_of, "--as-of"), parse_date(since, "--since"), ws.settings.lang
     if invites or due:
         table = ws.membership_invites(a, s) if invites else ws.purchase_due(a, s)
         title = _pick(lang, "会员邀请名单", "Membership invitations") if invites else \
@@ -682,7 +657,7 @@ def channels(
 ) -> None:
     """Channels and ad campaigns: spend, visitors, buyers, attributed revenue, ROAS, CPA."""
     ws = STATE.workspace()
-    a, s, lang = _date(as_of, "--as-of"), _date(since, "--since"), ws.settings.lang
+    a, s, lang = parse_date(as_of, "--as-of"), parse_date(since, "--since"), ws.settings.lang
     model = attribution or ws.settings.get("channels.attribution")
     table = ws.channels(model, a, s)
     _chart(chart, lambda: _roas_chart(table, lang))
@@ -715,7 +690,7 @@ def retention(
     """Cohorts of first purchase × months (weeks) since: the share who buy again."""
     ws = STATE.workspace()
     lang = ws.settings.lang
-    table = ws.retention(by, _date(as_of, "--as-of"))
+    table = ws.retention(by, parse_date(as_of, "--as-of"))
     title = _pick(lang, f"留存 · 首购{'月' if by == 'month' else '周'}队列", f"Retention by {by} of first purchase")
     _chart(chart, lambda: _retention_chart(table, periods_shown, title))
     if fmt is not Format.table:
@@ -759,7 +734,7 @@ def clv_cmd(
     if unit is not None and unit not in ("week", "day"):
         raise CustlensError(f"--unit {unit!r}: week or day")
     ws.settings = ws.settings.with_overrides(**{"clv.unit": unit})
-    table = ws.clv(_date(as_of, "--as-of"), _date(since, "--since"))
+    table = ws.clv(parse_date(as_of, "--as-of"), parse_date(since, "--since"))
     notes = ws.clv_notes()
     if notes.get("fitted"):
         params = ", ".join(f"{k} = {notes[k]:.4g}" for k in ("r", "alpha", "a", "b", "p", "q", "gamma")
@@ -786,7 +761,7 @@ def migration(
 ) -> None:
     """Segment migration between two dates: who moved where, and who fell from 重要价值客户."""
     ws = STATE.workspace()
-    a, b = _date(start, "--from"), _date(end, "--to")
+    a, b = parse_date(start, "--from"), parse_date(end, "--to")
     matrix, fallen = ws.migration(a, b)
     lang = ws.settings.lang
     if fell or fmt is not Format.table:
@@ -807,7 +782,7 @@ def export_rfm(as_of: AsOfOpt = None, since: SinceOpt = None,
                fmt: FormatOpt = Format.csv, out: OutOpt = None) -> None:
     """One row per buyer: R, F, M, scores, cluster, segment, class."""
     ws = STATE.workspace()
-    table = ws.rfm(_date(as_of, "--as-of"), _date(since, "--since")).select(RFM_COLUMNS)
+    table = ws.rfm(parse_date(as_of, "--as-of"), parse_date(since, "--since")).select(RFM_COLUMNS)
     output.write(table, fmt, out, ws.settings.lang)
     if out:
         console.info(f"wrote {table.num_rows:,} buyers to {out}")

@@ -60,6 +60,16 @@ DEFAULTS: dict[str, Any] = {
         "horizon_days": 90,  # expected purchases and value within this many days
         "sample_size": 20000,  # buyers the fit sees (drawn by a hash of user_id)
     },
+    "actions": {
+        "playbook": [],  # [[actions.playbook]] entries; empty: the shipped defaults (docs)
+        "holdout": 0.1,  # share of each list kept out as a control group (per action: holdout)
+        "seed": 7,  # the holdout draw: hash of (seed, plan date, action, user)
+        "period_days": 7,  # a plan covers this many days: one action per customer per period
+        "cap_days": 30,  # frequency caps count treated contacts of this many days before
+        "caps": {"sms": 2, "customer_service": 1, "coupon": 2, "gift": 1, "email": 4},
+        "follow_up_days": 30,  # `actions measure` compares orders within this many days
+        "operators": [],  # who works the lists, by default (per action: operators)
+    },
     "kafka": {
         # a real cluster's security, passed to the client as they are
         "security_protocol": "",  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
@@ -226,6 +236,12 @@ def _validate(settings: Settings) -> None:
     if settings.get("channels.attribution") not in {"last", "first", "linear"}:
         raise CustlensError("channels.attribution must be last, first or linear, "
                             f"not {settings.get('channels.attribution')!r}")
+    actions = settings.get("actions")
+    if not 0 <= float(actions["holdout"]) < 1:
+        raise CustlensError(f"actions.holdout must be a share in [0, 1), not {actions['holdout']!r}")
+    for key in ("period_days", "cap_days", "follow_up_days"):
+        if int(actions[key]) < 1:
+            raise CustlensError(f"actions.{key} must be at least 1, not {actions[key]!r}")
     try:
         from zoneinfo import ZoneInfo
 

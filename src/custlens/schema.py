@@ -30,6 +30,9 @@ class TableSpec:
 
 BEHAVIORS = ("pv", "fav", "cart", "buy")
 ORDER_STATUSES = ("paid", "refunded", "cancelled")
+CONTACT_CHANNELS = ("sms", "customer_service", "coupon", "gift", "email")
+# what became of a planned contact, in the order a contact goes through
+OUTCOMES = ("sent", "delivered", "failed", "opened", "clicked", "redeemed", "replied", "unsubscribed")
 PERSONAL_FIELDS = frozenset({"phone", "email", "address", "birthday"})
 
 TABLES: dict[str, TableSpec] = {
@@ -103,6 +106,43 @@ TABLES: dict[str, TableSpec] = {
         required=("source", "source_id", "user_id"),
         time_field=None,
         key=("source", "source_id"),
+    ),
+    # what custlens itself records: the contacts a plan decided (one batch per plan) …
+    "action_plan": TableSpec(
+        "action_plan",
+        pa.schema([
+            ("plan_id", pa.string()), ("as_of", pa.date32()), ("action", pa.string()),
+            ("contact_channel", pa.string()), ("priority", pa.int64()), ("user_id", pa.string()),
+            ("is_holdout", pa.bool_()), ("operator", pa.string()), ("segment", pa.string()),
+            ("class", pa.string()), ("recency_days", pa.int64()), ("frequency", pa.int64()),
+            ("monetary", pa.float64()), ("detail", pa.string()), ("window_end", pa.date32()),
+        ]),
+        required=("plan_id", "as_of", "action", "user_id", "is_holdout"),
+        time_field=None,
+        key=("plan_id", "action", "user_id"),
+    ),
+    # … what the SMS platform, the service desk or the coupon system said happened …
+    "action_receipts": TableSpec(
+        "action_receipts",
+        pa.schema([
+            ("user_id", pa.string()), ("outcome", pa.string()), ("ts", TS),
+            ("plan_id", pa.string()), ("action", pa.string()), ("contact_channel", pa.string()),
+            ("coupon_code", pa.string()),
+        ]),
+        required=("user_id", "outcome", "ts"),
+        time_field=None,
+        key=("user_id", "outcome", "ts", "plan_id", "action"),
+    ),
+    # … and who asked not to be contacted (退订), by channel or on all ("all").
+    "optouts": TableSpec(
+        "optouts",
+        pa.schema([
+            ("user_id", pa.string()), ("contact_channel", pa.string()), ("ts", TS),
+            ("reason", pa.string()), ("withdrawn", pa.bool_()),
+        ]),
+        required=("user_id", "contact_channel", "ts"),
+        time_field=None,
+        key=("user_id", "contact_channel"),
     ),
 }
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import tempfile
 from pathlib import Path
@@ -16,6 +17,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from custlens import schema
+from custlens.act import lists, plans, playbook, targets
+from custlens.act.measure import Measured, measure
 from custlens.collect import importers
 from custlens.collect.generate import ShopSpec, write_raw
 from custlens.collect.importers import ImportOptions, ImportResult
@@ -23,7 +27,7 @@ from custlens.config import Settings, apply_lake_presets, load_settings, record_
 from custlens.engine import open_engine
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake
+from custlens.hub.lake import Batch, Lake
 from custlens.warehouse import registry
 from custlens.warehouse.build import BuildReport, build
 
@@ -31,7 +35,8 @@ PRESETS = ("taobao", "online-retail")
 FUNNEL_BREAKDOWNS = ("all", "day", "period", "channel", "category")
 _KIND_ORDER = ("CASE kind WHEN 'campaign' THEN 0 WHEN 'promo_day' THEN 1 WHEN 'holiday' THEN 2 "
                "ELSE 3 END")
-GENERIC = ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity")
+GENERIC = ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity",
+           "action-receipts", "optouts")
 
 
 class Workspace:
@@ -226,6 +231,60 @@ class Workspace:
             WHERE b.segment = '重要价值客户' AND a.segment <> '重要价值客户'
             ORDER BY a.monetary DESC, a.user_id""")
         return matrix, fell
+
+    # ---- acting on it (custlens actions …) ---------------------------------------------
+    def plan_actions(self, as_of: dt.date | None = None, replace: bool = False) -> plans.Plan:
+        """Plan the playbook's contacts for a date (default: the day after the data)."""
+        report = self.build(list(targets.NEEDS), as_of)
+        plan = plans.make(self.lake, self.engine, self.settings, as_of or report.as_of, replace)
+        self._refresh()
+        return plan
+
+    def action_plans(self) -> pa.Table:
+        return plans.history(self.lake)
+
+    def plan_summary(self, plan: str = "latest") -> tuple[Batch, pa.Table]:
+        batch = plans.find(self.lake, plan)
+        return batch, plans.summary_of(batch)
+
+    def action_list(self, plan: str = "latest", action: str | None = None,
+                    operator: str | None = None, holdout: bool = False) -> pa.Table:
+        """A plan's contacts with why, message and contact fields (unmasked: mask to show)."""
+        batch = plans.find(self.lake, plan)
+        self.build(["ads_action_plan", "dwd_customers"])
+        return lists.listing(self.engine, batch.options["plan_id"], self.playbook(),
+                             self.settings.lang, action, operator, holdout)
+
+    def playbook(self) -> list[playbook.Action]:
+        return playbook.load(dict(self.settings.get("actions")))
+
+    def record_receipts(self, path: str | Path, **opts: Any) -> list[ImportResult]:
+        """Send receipts, deliveries, redemptions, 退订 replies: one idempotent batch."""
+        return self.import_file("action-receipts", path, **opts)
+
+    def opt_out(self, user_ids: list[str], channel: str = "all", reason: str | None = None,
+                withdraw: bool = False) -> Batch:
+        """Record a do-not-contact (退订) for the customers on a channel or on all of them."""
+        if channel not in (*schema.CONTACT_CHANNELS, "all"):
+            raise CustlensError(f"--channel {channel!r} is not one of all, "
+                                f"{', '.join(schema.CONTACT_CHANNELS)}")
+        now = dt.datetime.now(dt.UTC)
+        table = pa.Table.from_pylist(
+            [{"user_id": u, "contact_channel": channel, "ts": now, "reason": reason,
+              "withdrawn": withdraw} for u in user_ids], schema=schema.spec("optouts").schema)
+        digest = hashlib.sha256(f"{user_ids}|{channel}|{withdraw}|{now.isoformat()}".encode()).hexdigest()
+        batch, _ = self.lake.commit_arrow("optouts", table, "custlens actions optout", digest,
+                                          {"kind": "optout"})
+        self._refresh()
+        return batch
+
+    def measure(self, plan: str = "latest", days: int | None = None) -> Measured:
+        """Planned against holdout in the follow-up window (intent to treat)."""
+        batch = plans.find(self.lake, plan)
+        self.build(["ads_action_plan", "ads_action_receipts", "dwd_orders"])
+        days = int(days or self.settings.get("actions.follow_up_days"))
+        return measure(self.engine, batch.options["plan_id"],
+                       dt.date.fromisoformat(batch.options["as_of"]), days)
 
     def clv_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_clv")

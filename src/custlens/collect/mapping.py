@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from custlens.errors import CustlensError
-from custlens.schema import BEHAVIORS, ORDER_STATUSES, TableSpec
+from custlens.schema import BEHAVIORS, CONTACT_CHANNELS, ORDER_STATUSES, OUTCOMES, TableSpec
 
 # Headers that shop exports (Taobao/Tmall, JD, Youzan) and common CSVs use for each field.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -51,6 +51,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "source": ("来源系统",),
     "source_id": ("来源ID",),
     "birthday_is_lunar": ("is_lunar", "农历"),
+    "outcome": ("status", "result", "receipt_status", "发送状态", "回执", "结果", "状态"),
+    "contact_channel": ("触达渠道", "联系方式"),
+    "coupon_code": ("coupon", "优惠券码", "券码"),
+    "plan_id": ("计划ID",),
+    "reason": ("原因",),
 }
 
 DEFAULT_VALUES: dict[str, dict[str, str]] = {
@@ -67,6 +72,19 @@ DEFAULT_VALUES: dict[str, dict[str, str]] = {
         "交易成功": "paid", "已付款": "paid", "已完成": "paid", "买家已付款": "paid",
         "卖家已发货": "paid", "已发货": "paid", "退款中": "refunded", "已退款": "refunded",
         "退款成功": "refunded", "交易关闭": "cancelled", "已取消": "cancelled",
+    },
+    "outcome": {
+        **{o: o for o in OUTCOMES}, "success": "delivered", "fail": "failed", "error": "failed",
+        "unsubscribe": "unsubscribed", "td": "unsubscribed", "used": "redeemed",
+        "已发送": "sent", "发送成功": "delivered", "已送达": "delivered", "发送失败": "failed",
+        "失败": "failed", "已读": "opened", "已点击": "clicked", "已核销": "redeemed",
+        "已使用": "redeemed", "已回复": "replied", "回复": "replied", "退订": "unsubscribed",
+        "已退订": "unsubscribed",
+    },
+    "contact_channel": {
+        **{c: c for c in CONTACT_CHANNELS}, "all": "all", "全部": "all", "短信": "sms",
+        "客服": "customer_service", "电话": "customer_service", "优惠券": "coupon",
+        "礼品": "gift", "赠品": "gift", "邮件": "email",
     },
 }
 

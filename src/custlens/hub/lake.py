@@ -162,6 +162,31 @@ class Lake:
         shutil.rmtree(staged, ignore_errors=True)
         return batch
 
+    def commit_arrow(self, table: str, data: Any, source: str, fingerprint: str,
+                     options: dict[str, Any]) -> tuple[Batch, bool]:
+        """Record an in-memory Arrow table (a plan, an opt-out typed at the prompt) as one
+        batch of ODS table `table`, load metadata added. The same fingerprint twice is
+        recorded once: returns (batch, created)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from custlens.hub.lock import writer_lock
+
+        with writer_lock(self.root):
+            if previous := self.batch_with_fingerprint(table, fingerprint):
+                return previous, False
+            batch_id = self.new_batch_id(table)
+            staged = self.staging(batch_id)
+            n = data.num_rows
+            data = (data.append_column("_batch_id", pa.array([batch_id] * n, pa.string()))
+                    .append_column("_source", pa.array([source] * n, pa.string()))
+                    .append_column("_line", pa.array(range(1, n + 1), pa.int64()))
+                    .append_column("_offset", pa.nulls(n, pa.int64())))
+            if n:
+                pq.write_table(data, staged / "data.parquet")
+            return self.commit_batch(batch_id, table, source, fingerprint, staged, n, 0,
+                                     options), True
+
     def undo_batch(self, batch_id: str) -> Batch:
         """Forget the manifest first (readers stop seeing it), then remove the files."""
         batch = self.find_batch(batch_id)

@@ -12,7 +12,8 @@ from custlens.warehouse.model import Model
 
 LAYER_PACKAGES = ("dwd", "dim", "dws", "ads")
 SOURCES = ("ods_events", "ods_orders", "ods_order_items", "ods_customers", "ods_items",
-           "ods_ad_spend", "ods_identity", "ods_rejected")
+           "ods_ad_spend", "ods_identity", "ods_action_plan", "ods_action_receipts",
+           "ods_optouts", "ods_rejected")
 
 
 @cache

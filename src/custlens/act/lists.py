@@ -1,0 +1,70 @@
+"""A plan's target lists as operators work them: why each customer, the message, and
+contact fields (masked by the caller unless the viewer may see them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from custlens.act.playbook import Action
+from custlens.analysis.segments import SEGMENTS
+from custlens.i18n import class_name
+from custlens.warehouse.context import sql_text
+
+SEGMENT_EN = dict(SEGMENTS.values())
+CONTACT_FIELDS = ("phone", "email", "address")
+
+
+def _why(row: dict[str, Any], lang: str) -> str:
+    seg = row["segment"]
+    who = (seg if lang == "zh" else SEGMENT_EN.get(seg, seg)) if seg else class_name(row["class"] or "", lang)
+    parts = [who]
+    if row["frequency"] is not None:
+        days = "天" if lang == "zh" else "d"
+        parts.append(f"R {row['recency_days']}{days} F {row['frequency']} M ¥{row['monetary']:,.0f}")
+    if row["detail"]:
+        parts.append(row["detail"])
+    return " · ".join(parts)
+
+
+def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
+            action: str | None = None, operator: str | None = None,
+            holdout: bool = False) -> pa.Table:
+    """Treated contacts of a plan (holdout too when asked), by priority then customer."""
+    where = [f"p.plan_id = {sql_text(plan_id)}"]
+    if action:
+        where.append(f"p.action = {sql_text(action)}")
+    if operator:
+        where.append(f"p.operator = {sql_text(operator)}")
+    if not holdout:
+        where.append("NOT p.is_holdout")
+    rows = engine.query(f"""
+        SELECT p.plan_id, p.as_of, p.action, p.contact_channel, p.operator, p.user_id,
+               p.is_holdout, p.status, p.segment, p.class, p.recency_days, p.frequency,
+               p.monetary, p.detail, c.phone, c.email, c.address
+        FROM ads_action_plan p LEFT JOIN dwd_customers c USING (user_id)
+        WHERE {' AND '.join(where)}
+        ORDER BY p.priority, p.action, p.user_id""").to_pylist()
+    by_name = {a.name: a for a in actions}
+    out = []
+    for row in rows:
+        a = by_name.get(row["action"])
+        seg = row["segment"]
+        values = {"user_id": row["user_id"], "detail": row["detail"] or "",
+                  "segment": seg if lang == "zh" or not seg else SEGMENT_EN.get(seg, seg),
+                  "class": class_name(row["class"] or "", lang)}
+        out.append({**{k: row[k] for k in ("plan_id", "as_of", "action")},
+                    "action_name": a.display(lang) if a else row["action"],
+                    **{k: row[k] for k in ("contact_channel", "operator", "user_id")},
+                    **({"is_holdout": row["is_holdout"]} if holdout else {}),
+                    "status": row["status"], "why": _why(row, lang),
+                    "message": a.message(lang, **values) if a else "",
+                    **{k: row[k] for k in CONTACT_FIELDS}})
+    if not out:
+        names = ["plan_id", "as_of", "action", "action_name", "contact_channel", "operator",
+                 "user_id", *(["is_holdout"] if holdout else []), "status", "why", "message",
+                 *CONTACT_FIELDS]
+        return pa.table({n: pa.array([], pa.bool_() if n == "is_holdout" else
+                                     pa.date32() if n == "as_of" else pa.string()) for n in names})
+    return pa.Table.from_pylist(out)

@@ -1,0 +1,58 @@
+"""What every CLI module shares: the global options' state and the common flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from custlens import console
+from custlens.errors import CustlensError
+from custlens.masking import mask_value
+from custlens.output import Format
+from custlens.workspace import Workspace
+
+
+class State:
+    lake: Path | None = None
+    config: Path | None = None
+    engine: str | None = None
+    lang: str | None = None
+
+    def workspace(self) -> Workspace:
+        return Workspace(self.lake, self.config, self.engine, self.lang)
+
+
+STATE = State()
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, csv, json, parquet or xlsx")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="write to this file instead of stdout")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="analysis date YYYY-MM-DD (default: the day after the last event)")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="only orders on or after this date count (default: all history)")]
+
+
+def parse_date(text: str | None, flag: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise CustlensError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def report_imports(results: list) -> None:
+    """One line per imported file on stderr; the first rejections with file:line and field."""
+    for r in results:
+        if r.batch is None:
+            console.info(f"{r.path.name}: already imported as batch {r.previous.batch_id}; nothing added")
+            continue
+        console.info(f"{r.path.name} → ods_{r.table}: {r.rows:,} rows loaded, {r.rejected:,} rejected "
+                     f"(batch {r.batch.batch_id})")
+        for s in r.samples:
+            value = mask_value(s["field"], s["value"]) if s["field"] in {"phone", "email", "address", "birthday"} else s["value"]
+            where = f"{r.path}:{s['_line']}" + (f" field {s['field']}={value!r}" if s["field"] else "")
+            console.warn(f"{where}: {s['reason']}")
+        if r.rejected > len(r.samples):
+            console.warn(f"… {r.rejected - len(r.samples):,} more; see: custlens quarantine show --batch {r.batch.batch_id}")
