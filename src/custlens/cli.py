@@ -789,6 +789,24 @@ def export_rfm(as_of: AsOfOpt = None, since: SinceOpt = None,
 
 
 @app.command()
+def forget(user: Annotated[str, typer.Argument(help="the customer id")],
+           yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False) -> None:
+    """Delete a person from every layer, ODS included (PIPL), and record that it was done."""
+    if not yes and not typer.confirm(f"Remove {user} and every id joined to them from the lake?"):
+        raise typer.Exit(1)
+    ws = STATE.workspace()
+    with recorded_run(ws.lake, "forget") as run:
+        result = ws.forget(user)
+        run.rows_out = sum(result.rows.values())
+        run.detail = {"ids": result.ids, "files": result.files}
+    removed = ", ".join(f"{t} {n:,}" for t, n in sorted(result.rows.items())) or "no rows"
+    console.info(f"forgot {result.ids} id(s): {removed}; {result.files} file(s) rewritten, "
+                 f"{result.tables_dropped} built table(s) dropped (rebuilt on the next command)")
+    console.info("recorded in _ops/forgotten.jsonl (a hash, not the id). Not reachable from here: "
+                 "the source files and databases, and messages still retained on Kafka topics")
+
+
+@app.command()
 def sql(query: str,
         show_personal: Annotated[bool, typer.Option("--show-personal", help="do not mask personal data")] = False,
         fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:

@@ -150,6 +150,7 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "is_holdout": ("对照组", "holdout"),
     "status": ("状态", "status"),
     "why": ("原因", "why"),
+    "detail": ("时机", "when / what"),
     "message": ("话术", "message"),
     "phone": ("手机", "phone"),
     "email": ("邮箱", "email"),

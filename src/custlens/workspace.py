@@ -286,6 +286,14 @@ class Workspace:
         return measure(self.engine, batch.options["plan_id"],
                        dt.date.fromisoformat(batch.options["as_of"]), days)
 
+    def forget(self, user_id: str):
+        """Remove a person from every layer, ODS included; recorded without the id."""
+        from custlens.forget import forget
+
+        result = forget(self.lake, self.engine, user_id)
+        self._engine = None  # forget closed it: the files changed under it
+        return result
+
     def clv_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_clv")
         return meta.get("notes", {}) if meta else {}

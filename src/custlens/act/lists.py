@@ -58,12 +58,12 @@ def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
                     "action_name": a.display(lang) if a else row["action"],
                     **{k: row[k] for k in ("contact_channel", "operator", "user_id")},
                     **({"is_holdout": row["is_holdout"]} if holdout else {}),
-                    "status": row["status"], "why": _why(row, lang),
+                    "status": row["status"], "detail": row["detail"], "why": _why(row, lang),
                     "message": a.message(lang, **values) if a else "",
                     **{k: row[k] for k in CONTACT_FIELDS}})
     if not out:
         names = ["plan_id", "as_of", "action", "action_name", "contact_channel", "operator",
-                 "user_id", *(["is_holdout"] if holdout else []), "status", "why", "message",
+                 "user_id", *(["is_holdout"] if holdout else []), "status", "detail", "why", "message",
                  *CONTACT_FIELDS]
         return pa.table({n: pa.array([], pa.bool_() if n == "is_holdout" else
                                      pa.date32() if n == "as_of" else pa.string()) for n in names})

@@ -256,6 +256,29 @@ def _ad_spend(spec: ShopSpec, visitors: np.ndarray, info: list[dict]) -> pa.Tabl
     return pa.Table.from_pylist(rows)
 
 
+def outreach_orders(user_ids: list[str], start: dt.date, days: int, rate: float,
+                    mean_amount: float, seed: int = 7) -> pa.Table:
+    """A planted effect of outreach: each contacted customer places an extra paid order
+    within `days` of `start` with probability `rate` (amount ~ exponential, mean
+    `mean_amount`), on top of whatever they would have bought anyway. So the true lift
+    in orders per customer is `rate`, in revenue `rate × mean_amount`: what `actions
+    measure` must recover within its interval."""
+    rng = np.random.default_rng(seed)
+    users = np.array(sorted(user_ids), dtype=object)
+    hit = users[rng.random(len(users)) < rate]
+    n = len(hit)
+    offsets = rng.integers(0, days, n) * 86_400 + rng.integers(9 * 3600, 22 * 3600, n) - 8 * 3600
+    base = int(dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC).timestamp())
+    return pa.table({
+        "order_id": [f"R{seed}-{i:07d}" for i in range(n)],
+        "user_id": pa.array(hit.tolist(), pa.string()),
+        "order_ts": pa.array((base + offsets) * 1_000_000, pa.timestamp("us", tz="UTC")),
+        "status": ["paid"] * n,
+        "amount": np.round(1 + rng.exponential(mean_amount - 1, n), 2),
+        "channel": ["sms"] * n,
+    })
+
+
 def write_raw(spec: ShopSpec, out: Path) -> dict[str, list[Path]]:
     """Write the shop as Parquet files, one per table and chunk."""
     out.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,7 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _norm(name: str) -> str:
+def norm_header(name: str) -> str:
     return name.strip().lstrip("\ufeff").lower().replace(" ", "").replace("_", "")
 
 
@@ -156,7 +156,7 @@ class Mapping:
     window: tuple[str, str] | None = None  # local dates the data may hold (a dataset's range)
 
     def plan(self) -> list[FieldPlan]:
-        by_norm = {_norm(c): c for c in self.columns}
+        by_norm = {norm_header(c): c for c in self.columns}
         for fld, col in self.explicit.items():
             if fld not in self.spec.fields:
                 raise CustlensError(
@@ -173,8 +173,8 @@ class Mapping:
             col = self.explicit.get(f.name)
             if col is None:
                 for cand in (f.name, *SYNONYMS.get(f.name, ())):
-                    if _norm(cand) in by_norm:
-                        col = by_norm[_norm(cand)]
+                    if norm_header(cand) in by_norm:
+                        col = by_norm[norm_header(cand)]
                         break
             plans.append(FieldPlan(f.name, col, _kind(f), f.name in self.spec.required))
         missing = [p.name for p in plans if p.required and p.column is None
