@@ -106,6 +106,7 @@ def test_holdout_is_seeded_reproducible_and_disjoint(lake):
     other.close()
 
 
+@pytest.mark.slow
 def test_optouts_caps_periods_and_priority(lake):
     w = _ws(lake, actions__playbook=TWO_ACTIONS, actions__caps={"sms": 1, "gift": 5})
     w.build(["ads_customer_class"], PLAN_DAY)
@@ -200,6 +201,7 @@ def test_receipts_move_status_and_unsubscribes_are_honoured(lake):
     w.close()
 
 
+@pytest.mark.slow
 def test_measure_recovers_a_planted_lift_within_its_interval(lake):
     w = _ws(lake, actions__playbook=TWO_ACTIONS[:1])
     plan = w.plan_actions(PLAN_DAY)
@@ -263,6 +265,7 @@ def test_birthdays_gregorian_and_lunar_and_campaign_trigger(ws):
     assert next_campaign(dt.date(2025, 3, 5), 7, shop_day) == ("店庆", dt.date(2025, 3, 8))
 
 
+@pytest.mark.slow
 def test_forget_removes_a_person_from_every_layer(lake):
     w = _ws(lake, actions__playbook=TWO_ACTIONS)
     plan = w.plan_actions(PLAN_DAY)
@@ -295,3 +298,29 @@ def test_forget_removes_a_person_from_every_layer(lake):
         if path.is_file() and path.suffix in {".json", ".jsonl"}:
             assert user not in path.read_text(encoding="utf-8", errors="ignore"), path
     w.close()
+
+
+@pytest.mark.slow
+def test_report_is_one_self_contained_page_in_both_languages(lake):
+    import re
+
+    runner = CliRunner()
+    w = _ws(lake)
+    w.plan_actions(dt.date(2025, 11, 4))
+    w.close()
+    zh, en = lake.parent / "report.html", lake.parent / "report_en.html"
+    assert runner.invoke(app, ["--lake", str(lake), "report", "--out", str(zh)]).exit_code == 0
+    assert runner.invoke(app, ["--lake", str(lake), "--lang", "en", "report", "--out", str(en)]).exit_code == 0
+    page = zh.read_text(encoding="utf-8")
+    # nothing to fetch: no scripts, stylesheets or images from elsewhere
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<script" not in page and "@import" not in page
+    assert page.count("<svg") >= 7
+    for key in ("segments", "classes", "periods", "funnel", "repurchase", "channels", "clv", "actions"):
+        assert f'id="{key}"' in page
+    assert "客户分群" in page and "重要" in page and "万" in page and "¥" in page
+    assert "Noto Sans CJK SC" in page
+    assert "生日礼" in page or "复购赠礼" in page  # this period's lists
+    assert not re.search(r"1[3-9]\d{9}", page)  # no phone numbers
+    english = en.read_text(encoding="utf-8")
+    assert "Segments (RFM)" in english and 'lang="en"' in english and "万" not in english

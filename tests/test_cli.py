@@ -21,7 +21,10 @@ COMMANDS = [
     ["batches", "undo"], ["quarantine", "list"], ["quarantine", "show"], ["build"], ["segment"],
     ["export", "rfm"], ["sql"], ["tables"], ["runs"], ["demo"],
     ["periods"], ["funnel"], ["repurchase"], ["channels"], ["retention"], ["collect"], ["sync"],
-    ["consume"], ["bus", "status"], ["clv"], ["migration"],
+    ["consume"], ["bus", "status"], ["clv"], ["migration"], ["import", "action-receipts"],
+    ["import", "optouts"], ["actions"], ["actions", "playbook"], ["actions", "plan"],
+    ["actions", "list"], ["actions", "show"], ["actions", "history"], ["actions", "record"],
+    ["actions", "optout"], ["actions", "measure"], ["report"], ["forget"],
 ]
 
 

@@ -30,7 +30,7 @@ from custlens.hub.runs import recorded_run
 from custlens.i18n import class_name, heading, kind_name
 from custlens.masking import mask_table, mask_value
 from custlens.output import Format
-from custlens.workspace import Workspace
+from custlens.workspace import GENERIC, Workspace
 
 app = typer.Typer(help="custlens — e-commerce customer data analysis (电商客户数据分析系统)",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -124,7 +124,7 @@ def _generic(kind: str):
     return command
 
 
-for _kind in ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity"):
+for _kind in GENERIC:
     import_app.command(_kind)(_generic(_kind))
 _add_actions()
 
@@ -786,6 +786,17 @@ def export_rfm(as_of: AsOfOpt = None, since: SinceOpt = None,
     output.write(table, fmt, out, ws.settings.lang)
     if out:
         console.info(f"wrote {table.num_rows:,} buyers to {out}")
+
+
+@app.command()
+def report(out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write")]) -> None:
+    """One self-contained HTML page: segments, classes, periods, funnel, repurchase, channels,
+    CLV and this period's action lists (works offline; --lang en for English)."""
+    from custlens.serve.report import render
+
+    ws = STATE.workspace()
+    out.write_text(render(ws, ws.settings.lang), encoding="utf-8")
+    console.info(f"wrote {out} ({out.stat().st_size // 1024:,} KB)")
 
 
 @app.command()
