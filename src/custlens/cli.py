@@ -861,7 +861,8 @@ def demo(
     users: Annotated[int, typer.Option(help="customers in the demo shop")] = 20_000,
     days: Annotated[int, typer.Option(help="days (a whole year shows every campaign)")] = 365,
 ) -> None:
-    """Generate a shop, load it, build the warehouse, print segments, classes and periods."""
+    """Generate a shop, load it, build the warehouse, print segments, classes and periods,
+    plan this period's actions and write the HTML report into the lake folder."""
     ws = STATE.workspace()
     if not ws.lake.batches("events"):
         with console.progress(f"generating a demo shop: {users:,} customers × {days} days"):
@@ -872,7 +873,11 @@ def demo(
         ws.build()
     segment(as_of=None, since=None, mode=None, k=None, fmt=Format.table, out=None)
     periods(as_of=None, view="kinds", chart=None, fmt=Format.table, out=None)
-    console.info("next: custlens periods, custlens funnel, custlens repurchase, custlens channels, "
+    from custlens.cli_actions import plan_cmd
+
+    plan_cmd(as_of=None, replace=True, fmt=Format.table, out=None)
+    report(out=ws.lake.root / "report.html")
+    console.info("next: custlens actions list latest --format xlsx --out lists.xlsx; custlens periods, custlens funnel, custlens repurchase, custlens channels, "
                  "custlens retention (the analyses); custlens segment --mode rules, "
                  "custlens sql \"SELECT segment, count(*) FROM ads_rfm GROUP BY ALL\", "
                  "custlens export rfm --format xlsx --out rfm.xlsx")
