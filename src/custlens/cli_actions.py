@@ -153,7 +153,8 @@ def measure_cmd(
         output.write(result.lifts, fmt, out, lang)
         return
     window = f"{notes['window_start']} … {notes['window_end']}"
-    output.write(result.groups, fmt, out, lang, _pick(lang, f"各组结果（{window}）", f"Groups ({window})"))
+    output.write(result.groups, fmt, out, lang, _pick(lang, f"各组结果（{window}）", f"Groups ({window})"),
+                 percent=("conversion",))
     output.write(result.lifts, fmt, None if out is None else out.with_suffix(".lift.txt"), lang,
                  _pick(lang, "提升（计划组 − 对照组，95% 置信区间）",
                        "Lift (planned − holdout, 95% interval)"))

@@ -157,6 +157,8 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "address": ("地址", "address"),
     "group": ("组别", "group"),
     "converted": ("转化率", "conversion"),
+    "orders_per_customer": ("人均订单", "orders per customer"),
+    "revenue_per_customer": ("人均收入", "revenue per customer"),
     "metric": ("指标", "metric"),
     "lift": ("提升", "lift"),
     "ci_low": ("区间下限", "CI low"),

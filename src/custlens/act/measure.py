@@ -19,6 +19,9 @@ from custlens.act.stats import difference
 from custlens.warehouse.context import sql_text
 
 METRICS = ("converted", "orders", "revenue")
+# the groups table names each metric's mean for what it is
+GROUP_COLUMNS = {"converted": "conversion", "orders": "orders_per_customer",
+                 "revenue": "revenue_per_customer"}
 REACHED = ("sent", "delivered", "responded")
 
 
@@ -48,7 +51,7 @@ def _groups(frame: pl.DataFrame, action: str) -> list[dict[str, Any]]:
              "holdout": frame.filter(pl.col("is_holdout")),
              "reached": frame.filter(~pl.col("is_holdout") & pl.col("status").is_in(REACHED))}
     return [{"action": action, "group": name, "customers": part.height,
-             **{m: (float(part[m].mean()) if part.height else None) for m in METRICS}}
+             **{GROUP_COLUMNS[m]: (float(part[m].mean()) if part.height else None) for m in METRICS}}
             for name, part in parts.items()]
 
 
@@ -94,6 +97,7 @@ def measure(engine: Any, plan_id: str, as_of: dt.date, days: int) -> Measured:
                             + [("significant", pa.bool_()), ("rough", pa.bool_()),
                                ("incremental_total", pa.float64())])
     group_schema = pa.schema([("action", pa.string()), ("group", pa.string()),
-                              ("customers", pa.int64())] + [(m, pa.float64()) for m in METRICS])
+                              ("customers", pa.int64())]
+                             + [(GROUP_COLUMNS[m], pa.float64()) for m in METRICS])
     return Measured(pa.Table.from_pylist(groups, schema=group_schema),
                     pa.Table.from_pylist(lifts, schema=lift_schema), notes)
