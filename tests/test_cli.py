@@ -25,6 +25,7 @@ COMMANDS = [
     ["import", "optouts"], ["actions"], ["actions", "playbook"], ["actions", "plan"],
     ["actions", "list"], ["actions", "show"], ["actions", "history"], ["actions", "record"],
     ["actions", "optout"], ["actions", "measure"], ["report"], ["forget"],
+    ["serve"], ["users", "add"], ["users", "list"], ["users", "remove"],
 ]
 
 

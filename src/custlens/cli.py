@@ -373,6 +373,8 @@ def build_cmd(as_of: AsOfOpt = None, since: SinceOpt = None,
         console.info(f"built {name}: {report.rows[name]:,} rows in {report.seconds[name]:.2f}s")
     console.info(f"{len(report.built)} built, {len(report.skipped)} already current"
                  + (f"; analysis date {report.as_of}" if report.as_of else ""))
+    if as_of is None and since is None:
+        console.info(f"profile store: version {ws.publish_profiles()} published")
 
 
 @app.command()
@@ -786,6 +788,56 @@ def export_rfm(as_of: AsOfOpt = None, since: SinceOpt = None,
     output.write(table, fmt, out, ws.settings.lang)
     if out:
         console.info(f"wrote {table.num_rows:,} buyers to {out}")
+
+
+users_app = typer.Typer(help="Accounts of the web app (custlens serve).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(name: str, role: Annotated[str, typer.Option("--role", help="admin, analyst or operator")]) -> None:
+    """Add (or reset) a user; the password comes from a prompt, or CUSTLENS_PASSWORD for scripts."""
+    from custlens.serve.auth import Accounts
+
+    password = os.environ.get("CUSTLENS_PASSWORD") or typer.prompt(
+        f"password for {name}", hide_input=True, confirmation_prompt=True)
+    user = Accounts(STATE.workspace().lake).add(name, role, password)
+    console.info(f"user {user.name} ({user.role}) saved")
+
+
+@users_app.command("list")
+def users_list(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
+    """The web app's users and their roles."""
+    from custlens.serve.auth import Accounts
+
+    ws = STATE.workspace()
+    rows = Accounts(ws.lake).list()
+    table = pa.Table.from_pylist(rows) if rows else pa.table({"name": pa.array([], pa.string())})
+    output.write(table, fmt, out, ws.settings.lang)
+
+
+@users_app.command("remove")
+def users_remove(name: str) -> None:
+    """Remove a user (their open sessions end when the server restarts)."""
+    from custlens.serve.auth import Accounts
+
+    Accounts(STATE.workspace().lake).remove(name)
+    console.info(f"user {name} removed")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
+    """The web dashboard and JSON API (OpenAPI docs at /docs); builds what is stale first."""
+    import uvicorn
+
+    from custlens.serve.api import create_app
+
+    ws = STATE.workspace()
+    app_ = create_app(ws)
+    console.info(f"custlens on http://{host}:{port}/ (API docs /docs); add users with "
+                 "custlens users add NAME --role admin|analyst|operator")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command()

@@ -70,6 +70,13 @@ DEFAULTS: dict[str, Any] = {
         "follow_up_days": 30,  # `actions measure` compares orders within this many days
         "operators": [],  # who works the lists, by default (per action: operators)
     },
+    "serve": {
+        "store": "",  # the profile store: empty = a DuckDB file in the lake; or postgresql://…
+        "session_hours": 12,
+        "secure_cookies": True,  # off only behind plain http on a trusted network
+        "login_attempts": 5,  # failed logins per name and address within the window …
+        "login_window_minutes": 15,  # … before further attempts are refused (429)
+    },
     "kafka": {
         # a real cluster's security, passed to the client as they are
         "security_protocol": "",  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL

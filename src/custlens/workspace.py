@@ -294,6 +294,13 @@ class Workspace:
         self._engine = None  # forget closed it: the files changed under it
         return result
 
+    def publish_profiles(self) -> str:
+        """Build ads_profile if stale and publish it to the profile store (serve.store)."""
+        from custlens.serve.store import open_store, publish_profiles
+
+        self.build(["ads_profile"])
+        return publish_profiles(self.lake, self.engine, open_store(self.lake, self.settings.get("serve.store")))
+
     def clv_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_clv")
         return meta.get("notes", {}) if meta else {}

@@ -1,0 +1,444 @@
+"""`custlens serve`: the JSON API and the dashboard, one FastAPI app.
+
+Every page of the dashboard is drawn from an endpoint here (its JSON twin); OpenAPI docs
+at /docs. Errors are JSON `{"error": …, "hint": …}` with their status (400 bad input, 401
+not signed in, 403 not for this role, 404 not found, 422 malformed parameters, 429 too
+many login attempts). Personal fields are masked on the server for anyone who may not
+see them; every response that carries them unmasked goes to the audit log.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+import threading
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from custlens import i18n
+from custlens.errors import CustlensError
+from custlens.masking import mask_table
+from custlens.schema import PERSONAL_FIELDS
+from custlens.serve.auth import Accounts, Audit, Sessions, Throttle, User
+from custlens.serve.store import SORTS, open_store, publish_profiles
+from custlens.workspace import Workspace
+
+WEB = Path(__file__).parent / "web"
+SESSION, CSRF = "custlens_session", "custlens_csrf"
+MAX_SIZE = 500
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+class Download(StrEnum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.hint = status, message, hint
+
+
+class Login(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class NewUser(Login):
+    role: str = Field(pattern="^(admin|analyst|operator)$")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    return [{k: _clean(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+class Api:
+    """What the endpoints share: the workspace, the store, accounts and sessions."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        serve = ws.settings.get("serve")
+        self.store = open_store(ws.lake, serve["store"])
+        self.accounts = Accounts(ws.lake)
+        self.sessions = Sessions(float(serve["session_hours"]))
+        self.throttle = Throttle(int(serve["login_attempts"]), float(serve["login_window_minutes"]) * 60)
+        self.audit = Audit(ws.lake)
+        self.secure = bool(serve["secure_cookies"])
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Bring the warehouse up to date, then publish the profiles if they changed."""
+        with self._lock:
+            self.ws.build()
+            publish_profiles(self.ws.lake, self.ws.engine, self.store)
+
+    def query(self, sql: str) -> pa.Table:
+        with self._lock:
+            return self.ws.engine.query(sql)
+
+    def table(self, table: pa.Table, lang: str, fmt: Download, name: str,
+              page: int = 1, size: int = MAX_SIZE, total: int | None = None) -> Any:
+        if fmt is Download.csv:
+            buf = io.BytesIO()
+            pacsv.write_csv(table, buf)
+            return Response(b"\xef\xbb\xbf" + buf.getvalue(), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        if fmt is Download.xlsx:
+            from custlens.output import _write_xlsx
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"{name}.xlsx"
+                _write_xlsx(table, path)
+                data = path.read_bytes()
+            return Response(data, media_type="application/vnd.openxmlformats-officedocument."
+                            "spreadsheetml.sheet",
+                            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return {"columns": [{"name": c, "label": i18n.heading(c, lang)} for c in table.column_names],
+                "rows": _rows(table), "total": table.num_rows if total is None else total,
+                "page": page, "size": size}
+
+
+def create_app(ws: Workspace, refresh: bool = True) -> FastAPI:
+    api = Api(ws)
+    if refresh:
+        api.refresh()
+    app = FastAPI(title="custlens", version="0.1.0",
+                  description="E-commerce customer analysis: the JSON twin of every dashboard page.")
+    app.state.api = api
+    _errors(app)
+    _auth_routes(app, api)
+    _analysis_routes(app, api)
+    _people_routes(app, api)
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(WEB / "index.html")
+
+    return app
+
+
+def _error(status: int, message: str, hint: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "hint": hint}, status_code=status)
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.hint)
+
+    @app.exception_handler(CustlensError)
+    def user_error(_: Request, exc: CustlensError) -> JSONResponse:
+        return _error(400, str(exc), getattr(exc, "hint", None))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return _error(422, f"invalid request: {problems}")
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+
+# ---- who is asking ------------------------------------------------------------------------
+def _user(request: Request) -> User:
+    found = request.app.state.api.sessions.get(request.cookies.get(SESSION))
+    if found is None:
+        raise ApiError(401, "not signed in", "POST /api/login")
+    return found[0]
+
+
+def _csrf(request: Request) -> None:
+    """Every state-changing request carries the CSRF token in a header (double submit)."""
+    sent = request.headers.get("x-csrf-token", "")
+    found = request.app.state.api.sessions.get(request.cookies.get(SESSION))
+    expected = found[1] if found else request.cookies.get(CSRF, "")
+    if not expected or not sent or sent != expected:
+        raise ApiError(403, "missing or wrong CSRF token", "send the X-CSRF-Token header")
+
+
+def _role(*roles: str):
+    def check(user: Annotated[User, Depends(_user)]) -> User:
+        if user.role not in roles:
+            raise ApiError(403, f"not for the {user.role} role")
+        return user
+    return check
+
+
+Anyone = Annotated[User, Depends(_user)]
+Analysts = Annotated[User, Depends(_role("admin", "analyst", "operator"))]
+Admins = Annotated[User, Depends(_role("admin"))]
+LangQ = Annotated[Lang | None, Query(description="zh or en (headings, names)")]
+FormatQ = Annotated[Download, Query(alias="format", description="json, or a csv/xlsx download")]
+PageQ = Annotated[int, Query(ge=1, le=1_000_000)]
+SizeQ = Annotated[int, Query(ge=1, le=MAX_SIZE)]
+
+
+def _lang(api: Api, lang: Lang | None) -> str:
+    return (lang or api.ws.settings.lang).value if isinstance(lang, Lang) else api.ws.settings.lang
+
+
+def _auth_routes(app: FastAPI, api: Api) -> None:
+    @app.get("/api/csrf", tags=["session"])
+    def csrf_token() -> JSONResponse:
+        """A CSRF token for the login form (also set as a cookie)."""
+        import secrets
+
+        token = secrets.token_urlsafe(24)
+        response = JSONResponse({"csrf": token})
+        response.set_cookie(CSRF, token, httponly=False, samesite="strict", secure=api.secure)
+        return response
+
+    @app.post("/api/login", tags=["session"], dependencies=[Depends(_csrf)])
+    def login(body: Login, request: Request) -> JSONResponse:
+        address = request.client.host if request.client else "?"
+        wait = api.throttle.retry_after(body.name, address)
+        if wait:
+            return JSONResponse({"error": "too many failed logins; try again later", "hint": None},
+                                status_code=429, headers={"Retry-After": str(wait)})
+        user = api.accounts.check(body.name, body.password)
+        if user is None:
+            api.throttle.failed(body.name, address)
+            raise ApiError(401, "wrong name or password")
+        api.throttle.clear(body.name, address)
+        token, csrf = api.sessions.open(user)
+        response = JSONResponse({"name": user.name, "role": user.role, "csrf": csrf})
+        response.set_cookie(SESSION, token, httponly=True, samesite="strict", secure=api.secure,
+                            max_age=int(api.sessions.seconds))
+        return response
+
+    @app.post("/api/logout", tags=["session"], dependencies=[Depends(_csrf)])
+    def logout(request: Request) -> JSONResponse:
+        api.sessions.close(request.cookies.get(SESSION))
+        response = JSONResponse({"ok": True})
+        response.delete_cookie(SESSION)
+        return response
+
+    @app.get("/api/me", tags=["session"])
+    def me(user: Anyone, request: Request) -> dict[str, Any]:
+        found = api.sessions.get(request.cookies.get(SESSION))
+        return {"name": user.name, "role": user.role, "csrf": found[1] if found else None,
+                "lang": api.ws.settings.lang}
+
+    @app.get("/api/i18n", tags=["session"])
+    def words(lang: LangQ = None) -> dict[str, Any]:
+        """Headings and class names in one language, for the page to label what it shows."""
+        which = 0 if _lang(api, lang) == "zh" else 1
+        return {"headings": {k: v[which] for k, v in i18n.HEADINGS.items()},
+                "classes": {k: v[which] for k, v in i18n.CLASSES.items()},
+                "kinds": {k: v[which] for k, v in i18n.KINDS.items()}}
+
+    @app.get("/api/admin/users", tags=["admin"])
+    def users(_: Admins) -> list[dict[str, Any]]:
+        return api.accounts.list()
+
+    @app.post("/api/admin/users", tags=["admin"], dependencies=[Depends(_csrf)])
+    def add_user(body: NewUser, _: Admins) -> dict[str, Any]:
+        user = api.accounts.add(body.name, body.role, body.password)
+        return {"name": user.name, "role": user.role}
+
+    @app.get("/api/admin/audit", tags=["admin"])
+    def audit(_: Admins) -> list[dict[str, Any]]:
+        return api.audit.entries()[-1000:]
+
+    @app.get("/api/quarantine", tags=["admin"])
+    def quarantine(user: Admins, lang: LangQ = None, fmt: FormatQ = Download.json,
+                   page: PageQ = 1, size: SizeQ = 100) -> Any:
+        """Rejected records with their reasons (raw text may hold personal data: admins only)."""
+        total = api.query("SELECT count(*) FROM dwd_quarantine").column(0)[0].as_py()
+        table = api.query(f"SELECT * FROM dwd_quarantine ORDER BY batch_id, line "
+                          f"LIMIT {size} OFFSET {(page - 1) * size}")
+        if table.num_rows:
+            api.audit.record(user, "quarantine", table.num_rows, None if fmt is Download.json else fmt.value)
+        return api.table(table, _lang(api, lang), fmt, "quarantine", page, size, total)
+
+
+def _analysis_routes(app: FastAPI, api: Api) -> None:
+    def read(name: str, order: str, where: str = "") -> pa.Table:
+        return api.query(f"SELECT * FROM {name}{(' WHERE ' + where) if where else ''} ORDER BY {order}")
+
+    @app.get("/api/overview", tags=["analyses"])
+    def overview(_: Analysts, lang: LangQ = None) -> dict[str, Any]:
+        """Customers, buyers, GMV, orders, conversion, repeat rate, and the daily trend."""
+        kpis = api.query("""
+            SELECT (SELECT count(*) FROM ads_customer_class) AS customers,
+                   (SELECT count(*) FROM ads_rfm) AS buyers,
+                   (SELECT sum(amount) FILTER (WHERE in_gmv) FROM dwd_orders) AS gmv,
+                   (SELECT count(*) FILTER (WHERE is_paid) FROM dwd_orders) AS orders,
+                   (SELECT conversion FROM ads_funnel WHERE breakdown = 'all') AS conversion,
+                   (SELECT avg(CASE WHEN frequency >= 2 THEN 1.0 ELSE 0 END) FROM ads_rfm) AS repeat_rate
+        """).to_pylist()[0]
+        trend = api.query("SELECT date, kind, visitors, buyers, orders, gmv FROM dws_shop_day "
+                          "WHERE in_span ORDER BY date")
+        return {"kpis": {k: _clean(v) for k, v in kpis.items()}, "trend": _rows(trend),
+                "currency": api.ws.settings.get("shop.currency")}
+
+    @app.get("/api/segments", tags=["analyses"])
+    def segments(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        return api.table(read("ads_segments", "segment_rank"), _lang(api, lang), fmt, "segments")
+
+    @app.get("/api/segments/points", tags=["analyses"])
+    def points(_: Analysts, n: Annotated[int, Query(ge=10, le=5000)] = 1500) -> dict[str, Any]:
+        """A sample of buyers (drawn by a hash of their id) for the R/F/M scatter."""
+        table = api.query(f"SELECT recency_days, frequency, monetary, segment, segment_en FROM ads_rfm "
+                          f"ORDER BY hash(user_id) LIMIT {n}")
+        return {"rows": _rows(table)}
+
+    @app.get("/api/classes", tags=["analyses"])
+    def classes(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        table = api.query("""
+            SELECT class, count(*) AS customers, count(*) / sum(count(*)) OVER () AS share,
+                   count(*) FILTER (WHERE is_lapsed) AS lapsed,
+                   count(*) FILTER (WHERE is_campaign_only) AS campaign_only
+            FROM ads_customer_class GROUP BY class
+            ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
+                                WHEN 'intent' THEN 2 ELSE 3 END""")
+        return api.table(table, _lang(api, lang), fmt, "classes")
+
+    @app.get("/api/periods", tags=["analyses"])
+    def periods(_: Analysts, view: Annotated[str, Query(pattern="^(kinds|instances)$")] = "kinds",
+                lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        table = read("ads_period_kinds", "kind, day_type") if view == "kinds" else \
+            read("ads_periods", "start_date, kind")
+        return api.table(table, _lang(api, lang), fmt, f"periods-{view}")
+
+    @app.get("/api/funnel", tags=["analyses"])
+    def funnel(_: Analysts, by: Annotated[str, Query(pattern="^(all|day|period|channel|category)$")] = "all",
+               lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        return api.table(read("ads_funnel", "visitors DESC, value", f"breakdown = '{by}'"),
+                         _lang(api, lang), fmt, f"funnel-{by}")
+
+    @app.get("/api/retention", tags=["analyses"])
+    def retention(_: Analysts, by: Annotated[str, Query(pattern="^(month|week)$")] = "month",
+                  lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        return api.table(read("ads_retention", "cohort, periods_since", f"unit = '{by}'"),
+                         _lang(api, lang), fmt, f"retention-{by}")
+
+    @app.get("/api/repurchase", tags=["analyses"])
+    def repurchase(_: Analysts, level: Annotated[str, Query(pattern="^(category|item)$")] = "category",
+                   lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        return api.table(read("ads_repurchase", "rate_rank, key", f"level = '{level}'"),
+                         _lang(api, lang), fmt, f"repurchase-{level}")
+
+    @app.get("/api/channels", tags=["analyses"])
+    def channels(_: Analysts, attribution: Annotated[str, Query(pattern="^(last|first|linear)$")] = "last",
+                 lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        return api.table(read("ads_channels", "revenue DESC, channel, ad_campaign",
+                              f"attribution = '{attribution}'"), _lang(api, lang), fmt, "channels")
+
+    @app.get("/api/clv", tags=["analyses"])
+    def clv(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json,
+            page: PageQ = 1, size: SizeQ = 100) -> Any:
+        total = api.query("SELECT count(*) FROM ads_clv").column(0)[0].as_py()
+        table = api.query(f"SELECT * FROM ads_clv ORDER BY expected_value DESC NULLS LAST, user_id "
+                          f"LIMIT {size} OFFSET {(page - 1) * size}")
+        out = api.table(table, _lang(api, lang), fmt, "clv", page, size, total)
+        if isinstance(out, dict):
+            out["notes"] = {k: _clean(v) for k, v in api.ws.clv_notes().items()}
+        return out
+
+
+def _personal_ok(user: User, operator: str | None) -> bool:
+    return user.role == "admin" or (user.role == "operator" and operator == user.name)
+
+
+def _people_routes(app: FastAPI, api: Api) -> None:
+    @app.get("/api/actions/plans", tags=["actions"])
+    def plans(_: Analysts) -> list[dict[str, Any]]:
+        return _rows(api.ws.action_plans())
+
+    @app.get("/api/actions/{plan}", tags=["actions"])
+    def action_list(plan: Annotated[str, PathParam(max_length=64)], user: Analysts,
+                    action: Annotated[str | None, Query(max_length=64)] = None,
+                    operator: Annotated[str | None, Query(max_length=64)] = None,
+                    lang: LangQ = None, fmt: FormatQ = Download.json,
+                    page: PageQ = 1, size: SizeQ = 100) -> Any:
+        """A plan's list; an operator sees only the contacts assigned to them, with contact
+        data; an analyst sees every list with contact data masked."""
+        if user.role == "operator":
+            if operator not in (None, user.name):
+                raise ApiError(403, "an operator sees only their own lists")
+            operator = user.name
+        code = _lang(api, lang)
+        with api._lock:
+            ws = api.ws
+            saved = ws.settings
+            ws.settings = saved.with_overrides(lang=code)
+            try:
+                table = ws.action_list(plan, action, operator)
+            finally:
+                ws.settings = saved
+        show = _personal_ok(user, operator)
+        total = table.num_rows
+        if fmt is Download.json:
+            table = table.slice((page - 1) * size, size)
+        table = mask_table(table, show_personal=show)
+        if show and table.num_rows:
+            api.audit.record(user, f"actions {plan} {action or '*'} {operator or '*'}", table.num_rows,
+                             None if fmt is Download.json else fmt.value)
+        return api.table(table, code, fmt, f"actions-{plan}", page, size, total)
+
+    @app.get("/api/customers", tags=["customers"])
+    def customers(user: Analysts, q: Annotated[str | None, Query(max_length=64, description="id prefix")] = None,
+                  cls: Annotated[str | None, Query(alias="class", pattern="^(core|low_repurchase|intent|browser)$")] = None,
+                  segment: Annotated[str | None, Query(max_length=32)] = None,
+                  sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "value",
+                  lang: LangQ = None, fmt: FormatQ = Download.json,
+                  page: PageQ = 1, size: SizeQ = 50) -> Any:
+        """Profile search (no contact data here; a profile page adds it where allowed)."""
+        if user.role == "operator":
+            raise ApiError(403, "operators find their customers in their action lists")
+        found = api.store.search({"class": cls, "segment": segment}, q, sort, page, size)
+        table = pa.Table.from_pylist(found.items) if found.items else pa.table({"user_id": pa.array([], pa.string())})
+        return api.table(table, _lang(api, lang), fmt, "customers", page, size, found.total)
+
+    @app.get("/api/customers/{user_id}", tags=["customers"])
+    def profile(user_id: Annotated[str, PathParam(max_length=128)], user: Analysts) -> dict[str, Any]:
+        """One customer's profile; contact fields for admins, and for the operator whose
+        list holds the customer; masked for analysts."""
+        row = api.store.get(user_id)
+        if row is None:
+            raise ApiError(404, f"no customer {user_id!r}")
+        quoted = user_id.replace("'", "''")
+        mine = False
+        if user.role == "operator":
+            mine = api.query(f"SELECT count(*) FROM ods_action_plan WHERE user_id = '{quoted}' "
+                             f"AND operator = '{user.name.replace(chr(39), chr(39) * 2)}'").column(0)[0].as_py() > 0
+            if not mine:
+                raise ApiError(403, "this customer is not on your lists")
+        contact = api.query(f"SELECT phone, email, address, birthday FROM dwd_customers "
+                            f"WHERE user_id = '{quoted}'")
+        show = user.role == "admin" or mine
+        contact = mask_table(contact, show_personal=show)
+        personal = _rows(contact)[0] if contact.num_rows else {f: None for f in sorted(PERSONAL_FIELDS)}
+        if show and contact.num_rows:
+            api.audit.record(user, f"profile {user_id}", 1)
+        plans = _rows(api.query(f"SELECT plan_id, as_of, action, contact_channel, is_holdout, status "
+                                f"FROM ads_action_plan WHERE user_id = '{quoted}' ORDER BY as_of DESC"))
+        return {"profile": {k: _clean(v) for k, v in row.items()}, "contact": personal,
+                "contacts_planned": plans}

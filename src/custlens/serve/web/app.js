@@ -1,0 +1,281 @@
+// custlens dashboard: every page is drawn from a JSON endpoint (see /docs).
+"use strict";
+const UI = {
+  zh: {overview: "总览", segments: "客户分群", classes: "运营分类", periods: "大促与日常", funnel: "转化漏斗",
+       retention: "留存", repurchase: "复购与会员", channels: "渠道与ROAS", actions: "行动名单", customers: "客户查询",
+       login: "登录", name: "用户名", password: "密码", logout: "退出", lang: "English", download: "下载",
+       customers_n: "客户", buyers: "购买客户", gmv: "GMV", orders: "订单", conversion: "转化率",
+       repeat_rate: "复购率", trend: "每日趋势", search: "查询", all: "全部", plan: "计划", action: "动作",
+       scatter: "R/F/M 分布（抽样）", profile: "客户画像", contact: "联系方式", planned: "触达记录",
+       view: "视图", by: "维度", attribution: "归因", level: "层级", none: "暂无数据", next: "下一页", prev: "上一页",
+       wrong: "用户名或密码错误", busy: "尝试过多，请稍后再试"},
+  en: {overview: "Overview", segments: "Segments", classes: "Classes", periods: "Periods", funnel: "Funnel",
+       retention: "Retention", repurchase: "Repurchase", channels: "Channels & ROAS", actions: "Action lists",
+       customers: "Customers", login: "Sign in", name: "Name", password: "Password", logout: "Sign out",
+       lang: "中文", download: "Download", customers_n: "Customers", buyers: "Buyers", gmv: "GMV",
+       orders: "Orders", conversion: "Conversion", repeat_rate: "Repeat rate", trend: "Daily trend",
+       search: "Search", all: "All", plan: "Plan", action: "Action", scatter: "R/F/M (sample)",
+       profile: "Customer profile", contact: "Contact", planned: "Contacts planned", view: "View", by: "By",
+       attribution: "Attribution", level: "Level", none: "No data", next: "Next", prev: "Previous",
+       wrong: "Wrong name or password", busy: "Too many attempts; try again later"},
+};
+const PAGES = ["overview", "segments", "classes", "periods", "funnel", "retention", "repurchase",
+               "channels", "actions", "customers"];
+const state = {lang: localStorage.getItem("custlens.lang") || "zh", me: null, csrf: null, words: null};
+const $ = (sel) => document.querySelector(sel);
+const t = (key) => UI[state.lang][key] || key;
+const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+
+async function api(path, options = {}) {
+  const sep = path.includes("?") ? "&" : "?";
+  const res = await fetch(path + sep + "lang=" + state.lang, {credentials: "same-origin", ...options});
+  if (res.status === 401 && !path.startsWith("/api/login")) { showLogin(); throw new Error("signed out"); }
+  const body = await res.json();
+  if (!res.ok) throw Object.assign(new Error(body.error || res.statusText), {status: res.status});
+  return body;
+}
+
+function money(v) {
+  if (v === null || v === undefined) return "—";
+  if (state.lang === "zh" && Math.abs(v) >= 1e8) return "¥" + (v / 1e8).toFixed(2) + "亿";
+  if (state.lang === "zh" && Math.abs(v) >= 1e4) return "¥" + (v / 1e4).toFixed(1) + "万";
+  return "¥" + Math.round(v).toLocaleString();
+}
+const PCT = /(share|rate|conversion|ctr|p_alive|bounce|_to_)/;
+const MONEY = /(gmv|monetary|revenue|cost|amount|value|spend|cpa)$/;
+function cell(name, v) {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "number") {
+    if (PCT.test(name) && Math.abs(v) <= 1) return (v * 100).toFixed(1) + "%";
+    if (MONEY.test(name)) return money(v);
+    return Number.isInteger(v) ? v.toLocaleString() : v.toFixed(2);
+  }
+  return esc(v);
+}
+
+function table(data, link) {
+  if (!data.rows.length) return `<p class="muted">${t("none")}</p>`;
+  const head = data.columns.map((c) => `<th>${esc(c.label)}</th>`).join("");
+  const body = data.rows.map((r) => "<tr>" + data.columns.map((c) =>
+    `<td>${link && c.name === "user_id" ? `<a href="#/customer/${encodeURIComponent(r.user_id)}">${esc(r.user_id)}</a>` : cell(c.name, r[c.name])}</td>`).join("") + "</tr>").join("");
+  return `<div class="scroll"><table><tr>${head}</tr>${body}</table></div>`;
+}
+
+function chart(el, option) {
+  const c = echarts.init(el);
+  c.setOption(Object.assign({tooltip: {trigger: "axis"}, grid: {left: 110, right: 30, top: 40, bottom: 40},
+    textStyle: {fontFamily: "Noto Sans CJK SC, Microsoft YaHei, sans-serif"}}, option));
+  return c;
+}
+function bars(el, title, labels, values, percent) {
+  return chart(el, {title: {text: title, textStyle: {fontSize: 14}}, xAxis: {type: "value"},
+    yAxis: {type: "category", data: labels, inverse: true},
+    series: [{type: "bar", data: values, label: {show: true, position: "right",
+      formatter: (p) => percent ? (p.value * 100).toFixed(1) + "%" : p.value.toLocaleString()}}]});
+}
+function downloadLink(path) {
+  const sep = path.includes("?") ? "&" : "?";
+  return `<a class="download" href="${path}${sep}lang=${state.lang}&format=csv" download>${t("download")} CSV</a>
+          <a class="download" href="${path}${sep}lang=${state.lang}&format=xlsx" download>XLSX</a>`;
+}
+function select(id, options, value) {
+  return `<select id="${id}">` + options.map(([v, label]) =>
+    `<option value="${esc(v)}"${v === value ? " selected" : ""}>${esc(label)}</option>`).join("") + "</select>";
+}
+const params = () => new URLSearchParams(location.hash.split("?")[1] || "");
+function go(page, query) { location.hash = "#/" + page + (query ? "?" + new URLSearchParams(query) : ""); }
+
+const render = {
+  async overview(main) {
+    const d = await api("/api/overview");
+    const k = d.kpis;
+    const cards = [["customers_n", k.customers.toLocaleString()], ["buyers", k.buyers.toLocaleString()],
+      ["gmv", money(k.gmv)], ["orders", k.orders.toLocaleString()],
+      ["conversion", k.conversion === null ? "—" : (k.conversion * 100).toFixed(1) + "%"],
+      ["repeat_rate", k.repeat_rate === null ? "—" : (k.repeat_rate * 100).toFixed(1) + "%"]];
+    main.innerHTML = `<h1>${t("overview")}</h1><div class="kpis">${cards.map(([n, v]) =>
+      `<div class="kpi">${t(n)}<b>${v}</b></div>`).join("")}</div><div class="chart" id="c1"></div>`;
+    chart($("#c1"), {title: {text: t("trend"), textStyle: {fontSize: 14}}, legend: {top: 8, right: 20},
+      xAxis: {type: "category", data: d.trend.map((r) => r.date)},
+      yAxis: [{type: "value"}, {type: "value"}],
+      series: [{name: "GMV", type: "line", data: d.trend.map((r) => r.gmv), showSymbol: false},
+               {name: t("buyers"), type: "line", yAxisIndex: 1, data: d.trend.map((r) => r.buyers), showSymbol: false}]});
+  },
+  async segments(main) {
+    const d = await api("/api/segments");
+    const p = await api("/api/segments/points");
+    const name = state.lang === "zh" ? "segment" : "segment_en";
+    main.innerHTML = `<h1>${t("segments")}</h1><div class="chart" id="c1"></div><div class="chart" id="c2"></div>
+      <div class="bar">${downloadLink("/api/segments")}</div>${table(d)}`;
+    bars($("#c1"), t("segments"), d.rows.map((r) => r[name]), d.rows.map((r) => r.customers));
+    const groups = [...new Set(p.rows.map((r) => r[name]))];
+    chart($("#c2"), {title: {text: t("scatter"), textStyle: {fontSize: 14}}, tooltip: {trigger: "item"},
+      legend: {top: 8, right: 20}, xAxis: {type: "value", name: "R"}, yAxis: {type: "log", name: "M"},
+      series: groups.map((g) => ({name: g, type: "scatter", symbolSize: (v) => 4 + Math.min(v[2], 20),
+        data: p.rows.filter((r) => r[name] === g).map((r) => [r.recency_days, Math.max(r.monetary, 1), r.frequency])}))});
+  },
+  async classes(main) {
+    const d = await api("/api/classes");
+    const w = state.words.classes;
+    d.rows.forEach((r) => { r.class = w[r.class] || r.class; });
+    main.innerHTML = `<h1>${t("classes")}</h1><div class="chart" id="c1"></div>
+      <div class="bar">${downloadLink("/api/classes")}</div>${table(d)}`;
+    bars($("#c1"), t("classes"), d.rows.map((r) => r.class), d.rows.map((r) => r.customers));
+  },
+  async periods(main) {
+    const view = params().get("view") || "kinds";
+    const d = await api("/api/periods?view=" + view);
+    main.innerHTML = `<h1>${t("periods")}</h1><div class="bar">${t("view")} ${select("view",
+      [["kinds", "kinds"], ["instances", "instances"]], view)} ${downloadLink("/api/periods?view=" + view)}</div>
+      <div class="chart" id="c1"></div>${table(d)}`;
+    $("#view").onchange = (e) => go("periods", {view: e.target.value});
+    if (view === "kinds") {
+      const kinds = state.words.kinds;
+      bars($("#c1"), "GMV / day", d.rows.map((r) => (kinds[r.kind] || r.kind) + " · " + r.day_type),
+           d.rows.map((r) => Math.round(r.gmv_per_day || 0)));
+    } else {
+      bars($("#c1"), "GMV / day", d.rows.slice(0, 30).map((r) => r.period_name + " " + r.start_date),
+           d.rows.slice(0, 30).map((r) => Math.round(r.gmv_per_day || 0)));
+    }
+  },
+  async funnel(main) {
+    const by = params().get("by") || "all";
+    const d = await api("/api/funnel?by=" + by);
+    main.innerHTML = `<h1>${t("funnel")}</h1><div class="bar">${t("by")} ${select("by",
+      ["all", "day", "period", "channel", "category"].map((v) => [v, v]), by)} ${downloadLink("/api/funnel?by=" + by)}</div>
+      <div class="chart" id="c1"></div>${table(d)}`;
+    $("#by").onchange = (e) => go("funnel", {by: e.target.value});
+    const r = d.rows[0] || {};
+    chart($("#c1"), {tooltip: {trigger: "item"}, series: [{type: "funnel", left: "10%", width: "70%",
+      label: {formatter: "{b}: {c}"}, data: [["pv", r.users_pv], ["fav/cart", r.users_fav_or_cart], ["buy", r.users_buy]]
+        .map(([name, value]) => ({name, value}))}]});
+  },
+  async retention(main) {
+    const by = params().get("by") || "month";
+    const d = await api("/api/retention?by=" + by);
+    main.innerHTML = `<h1>${t("retention")}</h1><div class="bar">${t("by")} ${select("by",
+      [["month", "month"], ["week", "week"]], by)} ${downloadLink("/api/retention?by=" + by)}</div>
+      <div class="chart" id="c1"></div>${table(d)}`;
+    $("#by").onchange = (e) => go("retention", {by: e.target.value});
+    const cohorts = [...new Set(d.rows.map((r) => String(r.cohort)))];
+    const steps = [...new Set(d.rows.map((r) => r.periods_since))].sort((a, b) => a - b);
+    chart($("#c1"), {tooltip: {position: "top"}, grid: {left: 110, right: 30, top: 30, bottom: 60},
+      xAxis: {type: "category", data: steps}, yAxis: {type: "category", data: cohorts},
+      visualMap: {min: 0, max: 1, calculable: true, orient: "horizontal", left: "center", bottom: 0},
+      series: [{type: "heatmap", data: d.rows.map((r) => [steps.indexOf(r.periods_since),
+        cohorts.indexOf(String(r.cohort)), r.retention ?? r.rate ?? null])}]});
+  },
+  async repurchase(main) {
+    const level = params().get("level") || "category";
+    const d = await api("/api/repurchase?level=" + level);
+    main.innerHTML = `<h1>${t("repurchase")}</h1><div class="bar">${t("level")} ${select("level",
+      [["category", "category"], ["item", "item"]], level)} ${downloadLink("/api/repurchase?level=" + level)}</div>
+      <div class="chart" id="c1"></div>${table(d)}`;
+    $("#level").onchange = (e) => go("repurchase", {level: e.target.value});
+    const top = d.rows.slice(0, 15);
+    bars($("#c1"), t("repurchase"), top.map((r) => r.key), top.map((r) => r.repurchase_rate), true);
+  },
+  async channels(main) {
+    const a = params().get("attribution") || "last";
+    const d = await api("/api/channels?attribution=" + a);
+    main.innerHTML = `<h1>${t("channels")}</h1><div class="bar">${t("attribution")} ${select("attribution",
+      ["last", "first", "linear"].map((v) => [v, v]), a)} ${downloadLink("/api/channels?attribution=" + a)}</div>
+      <div class="chart" id="c1"></div>${table(d)}`;
+    $("#attribution").onchange = (e) => go("channels", {attribution: e.target.value});
+    bars($("#c1"), "ROAS", d.rows.map((r) => (r.channel + " " + (r.ad_campaign || "")).trim()),
+         d.rows.map((r) => r.roas === null ? 0 : Number(r.roas.toFixed(2))));
+  },
+  async actions(main) {
+    const plans = await api("/api/actions/plans");
+    if (!plans.length) { main.innerHTML = `<h1>${t("actions")}</h1><p class="muted">${t("none")}</p>`; return; }
+    const q = params();
+    const plan = q.get("plan") || plans[plans.length - 1].plan_id;
+    const action = q.get("action") || "";
+    const path = `/api/actions/${encodeURIComponent(plan)}` + (action ? "?action=" + encodeURIComponent(action) : "");
+    const d = await api(path + (action ? "&" : "?") + "size=500");
+    main.innerHTML = `<h1>${t("actions")}</h1><div class="bar">${t("plan")} ${select("plan",
+      plans.map((p) => [p.plan_id, p.plan_id + " (" + p.as_of + ")"]), plan)} ${t("action")} ${select("action",
+      [["", t("all")], ...[...new Set(d.rows.map((r) => r.action))].map((v) => [v, v])], action)}
+      ${downloadLink(path)} <span class="muted">${d.total.toLocaleString()}</span></div>${table(d, true)}`;
+    $("#plan").onchange = (e) => go("actions", {plan: e.target.value});
+    $("#action").onchange = (e) => go("actions", {plan, action: e.target.value});
+  },
+  async customers(main) {
+    const q = params();
+    const query = {q: q.get("q") || "", class: q.get("class") || "", page: q.get("page") || "1"};
+    const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v));
+    const d = await api("/api/customers?" + search);
+    const classes = state.words.classes;
+    main.innerHTML = `<h1>${t("customers")}</h1><div class="bar">
+      <input id="q" placeholder="user_id" value="${esc(query.q)}"> ${select("class",
+      [["", t("all")], ...Object.entries(classes)], query.class)} <button id="go" type="button">${t("search")}</button>
+      ${downloadLink("/api/customers?" + search)} <span class="muted">${d.total.toLocaleString()}</span>
+      <button id="prev" type="button">${t("prev")}</button><button id="next" type="button">${t("next")}</button></div>${table(d, true)}`;
+    const submit = (page) => go("customers", {...Object.fromEntries(Object.entries({q: $("#q").value,
+      class: $("#class").value}).filter(([, v]) => v)), page});
+    $("#go").onclick = () => submit(1);
+    $("#class").onchange = () => submit(1);
+    $("#prev").onclick = () => submit(Math.max(1, +query.page - 1));
+    $("#next").onclick = () => submit(+query.page + 1);
+  },
+  async customer(main, id) {
+    const d = await api("/api/customers/" + encodeURIComponent(id));
+    const rows = (o) => ({columns: Object.keys(o).map((k) => ({name: k, label: state.words.headings[k] || k})), rows: [o]});
+    main.innerHTML = `<h1>${t("profile")} ${esc(id)}</h1>${table(rows(d.profile))}<h2>${t("contact")}</h2>
+      ${table(rows(d.contact))}<h2>${t("planned")}</h2>${d.contacts_planned.length ? table({columns:
+      Object.keys(d.contacts_planned[0]).map((k) => ({name: k, label: state.words.headings[k] || k})), rows: d.contacts_planned}) : ""}`;
+  },
+};
+
+function showLogin(message) {
+  $("#nav").innerHTML = ""; $("#who").textContent = ""; $("#logout").hidden = true;
+  $("#main").innerHTML = `<form class="login" id="login"><h1>custlens · ${t("login")}</h1>
+    <label>${t("name")}<input name="name" autocomplete="username" required></label>
+    <label>${t("password")}<input name="password" type="password" autocomplete="current-password" required></label>
+    <button type="submit">${t("login")}</button><p class="error">${message ? esc(message) : ""}</p></form>`;
+  $("#login").onsubmit = async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    const {csrf} = await (await fetch("/api/csrf", {credentials: "same-origin"})).json();
+    const res = await fetch("/api/login", {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+      body: JSON.stringify({name: form.get("name"), password: form.get("password")})});
+    if (res.ok) { await start(); } else { showLogin(res.status === 429 ? t("busy") : t("wrong")); }
+  };
+}
+
+async function route() {
+  const [page, arg] = location.hash.replace(/^#\//, "").split("?")[0].split("/");
+  const name = page === "customer" ? "customer" : (PAGES.includes(page) ? page : "overview");
+  document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.dataset.page === name));
+  const main = $("#main");
+  main.innerHTML = "…";
+  try { await render[name](main, decodeURIComponent(arg || "")); }
+  catch (err) { if (err.message !== "signed out") main.innerHTML = `<p class="error">${esc(err.message)}</p>`; }
+}
+
+async function start() {
+  try { state.me = await api("/api/me"); } catch (err) { return; }
+  state.csrf = state.me.csrf;
+  state.words = await api("/api/i18n");
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  $("#nav").innerHTML = PAGES.filter((p) => state.me.role !== "operator" || !["customers"].includes(p))
+    .map((p) => `<a href="#/${p}" data-page="${p}">${t(p)}</a>`).join("");
+  $("#who").textContent = `${state.me.name} · ${state.me.role}`;
+  $("#logout").hidden = false; $("#logout").textContent = t("logout");
+  await route();
+}
+
+$("#lang").onclick = async () => {
+  state.lang = state.lang === "zh" ? "en" : "zh";
+  localStorage.setItem("custlens.lang", state.lang);
+  $("#lang").textContent = t("lang");
+  await start();
+};
+$("#logout").onclick = async () => {
+  await fetch("/api/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": state.csrf}});
+  showLogin();
+};
+window.addEventListener("hashchange", () => { if (state.me) route(); });
+$("#lang").textContent = t("lang");
+start();
