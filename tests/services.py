@@ -51,3 +51,14 @@ def ensure_mariadb() -> str | None:
     subprocess.run(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec",
                     "/usr/sbin/mariadbd"], check=False, capture_output=True)
     return None if _wait(3306) else "MariaDB did not start on 127.0.0.1:3306"
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_chromium() -> str | None:
+    """Debian's Chromium and CJK fonts (so Chinese renders in screenshots)."""
+    if not shutil.which("chromium") or not glob.glob("/usr/share/fonts/opentype/noto/NotoSansCJK*"):
+        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
+        _apt("chromium", "fonts-noto-cjk")
+    return None if shutil.which("chromium") else "chromium could not be installed from Debian's packages"

@@ -57,13 +57,13 @@ function table(data, link) {
   if (!data.rows.length) return `<p class="muted">${t("none")}</p>`;
   const head = data.columns.map((c) => `<th>${esc(c.label)}</th>`).join("");
   const body = data.rows.map((r) => "<tr>" + data.columns.map((c) =>
-    `<td>${link && c.name === "user_id" ? `<a href="#/customer/${encodeURIComponent(r.user_id)}">${esc(r.user_id)}</a>` : cell(c.name, r[c.name])}</td>`).join("") + "</tr>").join("");
+    `<td${typeof r[c.name] === "number" ? ' class="n"' : ""}>${link && c.name === "user_id" ? `<a href="#/customer/${encodeURIComponent(r.user_id)}">${esc(r.user_id)}</a>` : cell(c.name, r[c.name])}</td>`).join("") + "</tr>").join("");
   return `<div class="scroll"><table><tr>${head}</tr>${body}</table></div>`;
 }
 
 function chart(el, option) {
   const c = echarts.init(el);
-  c.setOption(Object.assign({tooltip: {trigger: "axis"}, grid: {left: 110, right: 30, top: 40, bottom: 40},
+  c.setOption(Object.assign({animation: false, tooltip: {trigger: "axis"}, grid: {left: 110, right: 30, top: 40, bottom: 40},
     textStyle: {fontFamily: "Noto Sans CJK SC, Microsoft YaHei, sans-serif"}}, option));
   return c;
 }
