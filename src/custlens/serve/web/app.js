@@ -8,7 +8,8 @@ const UI = {
        repeat_rate: "复购率", trend: "每日趋势", search: "查询", all: "全部", plan: "计划", action: "动作",
        scatter: "R/F/M 分布（抽样）", profile: "客户画像", contact: "联系方式", planned: "触达记录",
        view: "视图", by: "维度", attribution: "归因", level: "层级", none: "暂无数据", next: "下一页", prev: "上一页",
-       wrong: "用户名或密码错误", busy: "尝试过多，请稍后再试"},
+       wrong: "用户名或密码错误", busy: "尝试过多，请稍后再试", users: "用户管理", quarantine: "隔离记录",
+       role: "角色", add: "添加", audit: "审计日志", saved: "已保存"},
   en: {overview: "Overview", segments: "Segments", classes: "Classes", periods: "Periods", funnel: "Funnel",
        retention: "Retention", repurchase: "Repurchase", channels: "Channels & ROAS", actions: "Action lists",
        customers: "Customers", login: "Sign in", name: "Name", password: "Password", logout: "Sign out",
@@ -17,10 +18,12 @@ const UI = {
        search: "Search", all: "All", plan: "Plan", action: "Action", scatter: "R/F/M (sample)",
        profile: "Customer profile", contact: "Contact", planned: "Contacts planned", view: "View", by: "By",
        attribution: "Attribution", level: "Level", none: "No data", next: "Next", prev: "Previous",
-       wrong: "Wrong name or password", busy: "Too many attempts; try again later"},
+       wrong: "Wrong name or password", busy: "Too many attempts; try again later", users: "Users",
+       quarantine: "Quarantine", role: "Role", add: "Add", audit: "Audit log", saved: "Saved"},
 };
 const PAGES = ["overview", "segments", "classes", "periods", "funnel", "retention", "repurchase",
-               "channels", "actions", "customers"];
+               "channels", "actions", "customers", "quarantine", "users"];
+const ADMIN_ONLY = ["quarantine", "users"];
 const state = {lang: localStorage.getItem("custlens.lang") || "zh", me: null, csrf: null, words: null};
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => UI[state.lang][key] || key;
@@ -218,6 +221,33 @@ const render = {
     $("#prev").onclick = () => submit(Math.max(1, +query.page - 1));
     $("#next").onclick = () => submit(+query.page + 1);
   },
+  async quarantine(main) {
+    const d = await api("/api/quarantine?size=200");
+    main.innerHTML = `<h1>${t("quarantine")}</h1><div class="bar">${downloadLink("/api/quarantine")}
+      <span class="muted">${d.total.toLocaleString()}</span></div>${table(d)}`;
+  },
+  async users(main) {
+    const users = await api("/api/admin/users");
+    const audit = await api("/api/admin/audit");
+    const rows = (list) => ({columns: Object.keys(list[0] || {name: 1}).map((k) => ({name: k, label: k})), rows: list});
+    main.innerHTML = `<h1>${t("users")}</h1>${table(rows(users))}
+      <form id="adduser" class="bar"><input name="name" placeholder="${t("name")}" required>
+      <input name="password" type="password" placeholder="${t("password")}" minlength="8" required>
+      ${select("role", [["analyst", "analyst"], ["operator", "operator"], ["admin", "admin"]], "analyst")}
+      <button type="submit">${t("add")}</button><span id="msg" class="muted"></span></form>
+      <h2>${t("audit")}</h2>${table(rows(audit.slice(-50).reverse()))}`;
+    $("#adduser").onsubmit = async (e) => {
+      e.preventDefault();
+      const form = new FormData(e.target);
+      try {
+        await api("/api/admin/users", {method: "POST", headers: {"Content-Type": "application/json",
+          "X-CSRF-Token": state.csrf}, body: JSON.stringify({name: form.get("name"),
+          password: form.get("password"), role: $("#role").value})});
+        await render.users(main);
+        $("#msg").textContent = t("saved");
+      } catch (err) { $("#msg").textContent = err.message; }
+    };
+  },
   async customer(main, id) {
     const d = await api("/api/customers/" + encodeURIComponent(id));
     const rows = (o) => ({columns: Object.keys(o).map((k) => ({name: k, label: state.words.headings[k] || k})), rows: [o]});
@@ -259,7 +289,8 @@ async function start() {
   state.csrf = state.me.csrf;
   state.words = await api("/api/i18n");
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
-  $("#nav").innerHTML = PAGES.filter((p) => state.me.role !== "operator" || !["customers"].includes(p))
+  $("#nav").innerHTML = PAGES.filter((p) => (state.me.role !== "operator" || p !== "customers")
+    && (state.me.role === "admin" || !ADMIN_ONLY.includes(p)))
     .map((p) => `<a href="#/${p}" data-page="${p}">${t(p)}</a>`).join("");
   $("#who").textContent = `${state.me.name} · ${state.me.role}`;
   $("#logout").hidden = false; $("#logout").textContent = t("logout");
