@@ -288,8 +288,8 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
         kpis = api.query("""
             SELECT (SELECT count(*) FROM ads_customer_class) AS customers,
                    (SELECT count(*) FROM ads_rfm) AS buyers,
-                   (SELECT sum(amount) FILTER (WHERE in_gmv) FROM dwd_orders) AS gmv,
-                   (SELECT count(*) FILTER (WHERE is_paid) FROM dwd_orders) AS orders,
+                   (SELECT sum(gmv) FROM dws_shop_day) AS gmv,
+                   (SELECT sum(orders) FROM dws_shop_day) AS orders,
                    (SELECT conversion FROM ads_funnel WHERE breakdown = 'all') AS conversion,
                    (SELECT avg(CASE WHEN frequency >= 2 THEN 1.0 ELSE 0 END) FROM ads_rfm) AS repeat_rate
         """).to_pylist()[0]
