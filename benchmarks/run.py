@@ -22,6 +22,9 @@ Collection (1M rows; issue #3 goals: collect ≥ 300k JSON lines/s, sync ≥ 200
   pandas-sql         pandas.read_sql of the same table, written as Parquet
   psycopg-copy       COPY … TO STDOUT as CSV, parsed by pyarrow, written as Parquet (the floor)
 
+Serve (issue #8 goals: p95 < 50 ms at 200 requests/s; look-ups p95 < 10 ms from both
+stores, at 1M customers): see serve_bench.py; peers for look-ups are bare DuckDB and psycopg.
+
 Bus (issue #4 goals: ≥ 150k events/s log → Kafka → lake; p95 latency < 5 s at 10k events/s),
 on the Tansu broker the tests use:
   bus-throughput     the agent ships 1M log lines to a topic, then a consumer drains it
@@ -303,6 +306,12 @@ def main() -> None:
     bus = run_bus(1_000_000)
     _print_bus(bus)
     results += bus
+    sys.path.insert(0, str(HERE))
+    import serve_bench
+
+    served = serve_bench.run(WORK)
+    serve_bench.report(served)
+    results += served
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y-%m-%d")
     meta = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

@@ -17,7 +17,7 @@ from custlens import Workspace
 from custlens.collect.generate import ShopSpec
 from custlens.serve.api import create_app
 from custlens.serve.auth import Accounts, hash_password, verify_password
-from custlens.serve.store import DuckDBStore, PostgresStore
+from custlens.serve.store import VALUE_ORDER, DuckDBStore, PostgresStore, ranked_sql
 
 PASSWORD = "correct horse 1"
 
@@ -169,26 +169,38 @@ def test_profile_store_publishes_atomically_and_postgres_agrees(app, lake):
 
     ws = Workspace(lake=lake)
     ws.build(["ads_profile"])
-    profiles = ws.engine.query("SELECT * FROM ads_profile")
+    profiles = ws.engine.query(ranked_sql("ads_profile"))
+    contacts = ws.engine.query("SELECT user_id, phone, email, address, birthday FROM dwd_customers")
     store = DuckDBStore(ws.lake)
     version = store.version()
     assert version and store.get(profiles.column("user_id")[0].as_py())["user_id"]
     before = store.get("U0000001")
     store.publish(profiles.slice(0, 10), "next")  # a new build: readers switch whole
     assert store.version() == "next" and store.search({}, None, "user", 1, 50).total == 10
-    store.publish(profiles, version)
-    assert store.get("U0000001") == before
+    assert store.contact("U0000001") is None  # that build had no contacts
+    store.publish(profiles, version, contacts)
+    assert store.get("U0000001") == before and store.contact("U0000001")["phone"]
     problem = ensure_postgres()
     assert problem is None, problem
     pg = PostgresStore("postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    pg.publish(profiles, version)
+    pg.publish(profiles, version, contacts)
     assert pg.version() == version
+    assert pg.contact("U0000001") == store.contact("U0000001")
     some = profiles.column("user_id")[5].as_py()
     got, want = pg.get(some), store.get(some)
     assert {k: (round(v, 9) if isinstance(v, float) else v) for k, v in got.items()} == \
         {k: (round(v, 9) if isinstance(v, float) else v) for k, v in want.items()}
     assert pg.search({"class": "core"}, None, "value", 1, 10).total == \
         store.search({"class": "core"}, None, "value", 1, 10).total
+    # pages by rank range (the fast path) equal pages by sorting, in both stores
+    for filters in ({}, {"class": "core"}, {"segment": "重要价值客户"}):
+        where = " AND ".join(f"\"{k}\" = '{v}'" for k, v in filters.items()) or "true"
+        want = ws.engine.query(f"SELECT user_id FROM ads_profile WHERE {where} ORDER BY {VALUE_ORDER} "
+                               "LIMIT 20 OFFSET 40").column(0).to_pylist()
+        for s in (store, pg):
+            got = s.search(filters, None, "value", 3, 20)
+            assert [r["user_id"] for r in got.items] == want, (s, filters)
+            assert not any(k.startswith("_rank") for k in got.items[0])
     ws.close()
     shutil.rmtree(lake / "serve" / "tmp", ignore_errors=True)
 

@@ -10,6 +10,7 @@ see them; every response that carries them unmasked goes to the audit log.
 from __future__ import annotations
 
 import io
+import json
 import math
 import tempfile
 import threading
@@ -29,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from custlens import i18n
 from custlens.errors import CustlensError
-from custlens.masking import mask_table
+from custlens.masking import mask_table, mask_value
 from custlens.schema import PERSONAL_FIELDS
 from custlens.serve.auth import Accounts, Audit, Sessions, Throttle, User
 from custlens.serve.store import SORTS, open_store, publish_profiles
@@ -38,6 +39,14 @@ from custlens.workspace import Workspace
 WEB = Path(__file__).parent / "web"
 SESSION, CSRF = "custlens_session", "custlens_csrf"
 MAX_SIZE = 500
+
+CLASSES_SQL = """
+            SELECT class, count(*) AS customers, count(*) / sum(count(*)) OVER () AS share,
+                   count(*) FILTER (WHERE is_lapsed) AS lapsed,
+                   count(*) FILTER (WHERE is_campaign_only) AS campaign_only
+            FROM ads_customer_class GROUP BY class
+            ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
+                                WHEN 'intent' THEN 2 ELSE 3 END"""
 
 
 class Lang(StrEnum):
@@ -72,6 +81,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
     return [{k: _clean(v) for k, v in row.items()} for row in table.to_pylist()]
 
@@ -89,16 +102,57 @@ class Api:
         self.audit = Audit(ws.lake)
         self.secure = bool(serve["secure_cookies"])
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._cache: dict[tuple, bytes] = {}
+        self.generation = 0  # bumped by refresh: cached answers of older builds are dropped
 
     def refresh(self) -> None:
         """Bring the warehouse up to date, then publish the profiles if they changed."""
         with self._lock:
             self.ws.build()
             publish_profiles(self.ws.lake, self.ws.engine, self.store)
+            self.generation += 1
+            self._cache.clear()
 
     def query(self, sql: str) -> pa.Table:
-        with self._lock:
-            return self.ws.engine.query(sql)
+        """A query on this thread's own cursor (DuckDB runs them in parallel)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None or self._local.generation != self.generation:
+            cursor = self._local.cursor = self.ws.engine.con.cursor()
+            self._local.generation = self.generation
+        try:
+            return cursor.sql(sql).to_arrow_table()
+        except Exception as exc:  # a bad query is our bug, but say what it was
+            raise CustlensError(f"query failed: {exc}") from exc
+
+    def plans_of(self, user_id: str) -> list[dict[str, Any]]:
+        """A customer's planned contacts, from an index of every plan row kept until a plan
+        is added or withdrawn (plans are few; a query per profile look-up is not)."""
+        folder = self.ws.lake.ops("batches")  # a new or withdrawn batch changes its mtime
+        marker = (self.generation, folder.stat().st_mtime_ns if folder.exists() else 0)
+        if getattr(self, "_plans_marker", None) != marker:
+            with self._lock:
+                self.ws.engine.refresh()  # a plan made since the server started
+                self._local = threading.local()
+            index: dict[str, list[dict[str, Any]]] = {}
+            rows = self.query("SELECT user_id, plan_id, as_of, action, contact_channel, operator, "
+                              "is_holdout, status FROM ads_action_plan ORDER BY as_of DESC, plan_id")
+            for row in _rows(rows):
+                index.setdefault(row.pop("user_id"), []).append(row)
+            self._plans, self._plans_marker = index, marker
+        return self._plans.get(user_id, [])
+
+    def cached(self, key: tuple, make: Any) -> Any:
+        """An analysis answer as JSON bytes, kept until the next build is published: the
+        analyses change only then, so repeating the query and the encoding is waste."""
+        hit = self._cache.get(key)
+        if hit is None:
+            answer = make()
+            if not isinstance(answer, dict | list):
+                return answer  # a download: made afresh each time
+            hit = json.dumps(answer, ensure_ascii=False, default=_json_default).encode("utf-8")
+            self._cache[key] = hit
+        return Response(hit, media_type="application/json")
 
     def table(self, table: pa.Table, lang: str, fmt: Download, name: str,
               page: int = 1, size: int = MAX_SIZE, total: int | None = None) -> Any:
@@ -166,14 +220,14 @@ def _errors(app: FastAPI) -> None:
 
 
 # ---- who is asking ------------------------------------------------------------------------
-def _user(request: Request) -> User:
+async def _user(request: Request) -> User:
     found = request.app.state.api.sessions.get(request.cookies.get(SESSION))
     if found is None:
         raise ApiError(401, "not signed in", "POST /api/login")
     return found[0]
 
 
-def _csrf(request: Request) -> None:
+async def _csrf(request: Request) -> None:
     """Every state-changing request carries the CSRF token in a header (double submit)."""
     sent = request.headers.get("x-csrf-token", "")
     found = request.app.state.api.sessions.get(request.cookies.get(SESSION))
@@ -183,7 +237,7 @@ def _csrf(request: Request) -> None:
 
 
 def _role(*roles: str):
-    def check(user: Annotated[User, Depends(_user)]) -> User:
+    async def check(user: Annotated[User, Depends(_user)]) -> User:
         if user.role not in roles:
             raise ApiError(403, f"not for the {user.role} role")
         return user
@@ -240,7 +294,7 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
         return response
 
     @app.get("/api/me", tags=["session"])
-    def me(user: Anyone, request: Request) -> dict[str, Any]:
+    async def me(user: Anyone, request: Request) -> dict[str, Any]:
         found = api.sessions.get(request.cookies.get(SESSION))
         return {"name": user.name, "role": user.role, "csrf": found[1] if found else None,
                 "lang": api.ws.settings.lang}
@@ -283,8 +337,11 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
         return api.query(f"SELECT * FROM {name}{(' WHERE ' + where) if where else ''} ORDER BY {order}")
 
     @app.get("/api/overview", tags=["analyses"])
-    def overview(_: Analysts, lang: LangQ = None) -> dict[str, Any]:
+    async def overview(_: Analysts, lang: LangQ = None) -> dict[str, Any]:
         """Customers, buyers, GMV, orders, conversion, repeat rate, and the daily trend."""
+        return api.cached(("overview",), make_overview)
+
+    def make_overview() -> dict[str, Any]:
         kpis = api.query("""
             SELECT (SELECT count(*) FROM ads_customer_class) AS customers,
                    (SELECT count(*) FROM ads_rfm) AS buyers,
@@ -299,57 +356,58 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
                 "currency": api.ws.settings.get("shop.currency")}
 
     @app.get("/api/segments", tags=["analyses"])
-    def segments(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.table(read("ads_segments", "segment_rank"), _lang(api, lang), fmt, "segments")
+    async def segments(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        return api.cached(("segments", _lang(api, lang), fmt),
+                          lambda: api.table(read("ads_segments", "segment_rank"), _lang(api, lang), fmt, "segments"))
 
     @app.get("/api/segments/points", tags=["analyses"])
-    def points(_: Analysts, n: Annotated[int, Query(ge=10, le=5000)] = 1500) -> dict[str, Any]:
+    async def points(_: Analysts, n: Annotated[int, Query(ge=10, le=5000)] = 1500) -> dict[str, Any]:
         """A sample of buyers (drawn by a hash of their id) for the R/F/M scatter."""
-        table = api.query(f"SELECT recency_days, frequency, monetary, segment, segment_en FROM ads_rfm "
-                          f"ORDER BY hash(user_id) LIMIT {n}")
-        return {"rows": _rows(table)}
+        return api.cached(("points", n), lambda: {"rows": _rows(api.query(
+            f"SELECT recency_days, frequency, monetary, segment, segment_en FROM ads_rfm "
+            f"ORDER BY hash(user_id) LIMIT {n}"))})
 
     @app.get("/api/classes", tags=["analyses"])
-    def classes(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        table = api.query("""
-            SELECT class, count(*) AS customers, count(*) / sum(count(*)) OVER () AS share,
-                   count(*) FILTER (WHERE is_lapsed) AS lapsed,
-                   count(*) FILTER (WHERE is_campaign_only) AS campaign_only
-            FROM ads_customer_class GROUP BY class
-            ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
-                                WHEN 'intent' THEN 2 ELSE 3 END""")
-        return api.table(table, _lang(api, lang), fmt, "classes")
+    async def classes(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        def make() -> Any:
+            return api.table(api.query(CLASSES_SQL), _lang(api, lang), fmt, "classes")
+        return api.cached(("classes", _lang(api, lang), fmt), make)
+
+
 
     @app.get("/api/periods", tags=["analyses"])
-    def periods(_: Analysts, view: Annotated[str, Query(pattern="^(kinds|instances)$")] = "kinds",
+    async def periods(_: Analysts, view: Annotated[str, Query(pattern="^(kinds|instances)$")] = "kinds",
                 lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        table = read("ads_period_kinds", "kind, day_type") if view == "kinds" else \
-            read("ads_periods", "start_date, kind")
-        return api.table(table, _lang(api, lang), fmt, f"periods-{view}")
+        def make() -> Any:
+            table = read("ads_period_kinds", "kind, day_type") if view == "kinds" else \
+                read("ads_periods", "start_date, kind")
+            return api.table(table, _lang(api, lang), fmt, f"periods-{view}")
+        return api.cached((f"periods-{view}", _lang(api, lang), fmt), make)
 
     @app.get("/api/funnel", tags=["analyses"])
-    def funnel(_: Analysts, by: Annotated[str, Query(pattern="^(all|day|period|channel|category)$")] = "all",
+    async def funnel(_: Analysts, by: Annotated[str, Query(pattern="^(all|day|period|channel|category)$")] = "all",
                lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.table(read("ads_funnel", "visitors DESC, value", f"breakdown = '{by}'"),
-                         _lang(api, lang), fmt, f"funnel-{by}")
+        return api.cached((f"funnel-{by}", _lang(api, lang), fmt),
+                          lambda: api.table(read("ads_funnel", "visitors DESC, value", f"breakdown = '{by}'"), _lang(api, lang), fmt, f"funnel-{by}"))
 
     @app.get("/api/retention", tags=["analyses"])
-    def retention(_: Analysts, by: Annotated[str, Query(pattern="^(month|week)$")] = "month",
+    async def retention(_: Analysts, by: Annotated[str, Query(pattern="^(month|week)$")] = "month",
                   lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.table(read("ads_retention", "cohort, periods_since", f"unit = '{by}'"),
-                         _lang(api, lang), fmt, f"retention-{by}")
+        return api.cached((f"retention-{by}", _lang(api, lang), fmt),
+                          lambda: api.table(read("ads_retention", "cohort, periods_since", f"unit = '{by}'"), _lang(api, lang), fmt, f"retention-{by}"))
 
     @app.get("/api/repurchase", tags=["analyses"])
-    def repurchase(_: Analysts, level: Annotated[str, Query(pattern="^(category|item)$")] = "category",
+    async def repurchase(_: Analysts, level: Annotated[str, Query(pattern="^(category|item)$")] = "category",
                    lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.table(read("ads_repurchase", "rate_rank, key", f"level = '{level}'"),
-                         _lang(api, lang), fmt, f"repurchase-{level}")
+        return api.cached((f"repurchase-{level}", _lang(api, lang), fmt),
+                          lambda: api.table(read("ads_repurchase", "rate_rank, key", f"level = '{level}'"), _lang(api, lang), fmt, f"repurchase-{level}"))
 
     @app.get("/api/channels", tags=["analyses"])
-    def channels(_: Analysts, attribution: Annotated[str, Query(pattern="^(last|first|linear)$")] = "last",
+    async def channels(_: Analysts, attribution: Annotated[str, Query(pattern="^(last|first|linear)$")] = "last",
                  lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.table(read("ads_channels", "revenue DESC, channel, ad_campaign",
-                              f"attribution = '{attribution}'"), _lang(api, lang), fmt, "channels")
+        return api.cached((f"channels-{attribution}", _lang(api, lang), fmt), lambda: api.table(
+            read("ads_channels", "revenue DESC, channel, ad_campaign", f"attribution = '{attribution}'"),
+            _lang(api, lang), fmt, "channels"))
 
     @app.get("/api/clv", tags=["analyses"])
     def clv(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json,
@@ -404,7 +462,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         return api.table(table, code, fmt, f"actions-{plan}", page, size, total)
 
     @app.get("/api/customers", tags=["customers"])
-    def customers(user: Analysts, q: Annotated[str | None, Query(max_length=64, description="id prefix")] = None,
+    async def customers(user: Analysts, q: Annotated[str | None, Query(max_length=64, description="id prefix")] = None,
                   cls: Annotated[str | None, Query(alias="class", pattern="^(core|low_repurchase|intent|browser)$")] = None,
                   segment: Annotated[str | None, Query(max_length=32)] = None,
                   sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "value",
@@ -418,27 +476,21 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         return api.table(table, _lang(api, lang), fmt, "customers", page, size, found.total)
 
     @app.get("/api/customers/{user_id}", tags=["customers"])
-    def profile(user_id: Annotated[str, PathParam(max_length=128)], user: Analysts) -> dict[str, Any]:
+    async def profile(user_id: Annotated[str, PathParam(max_length=128)], user: Analysts) -> dict[str, Any]:
         """One customer's profile; contact fields for admins, and for the operator whose
         list holds the customer; masked for analysts."""
         row = api.store.get(user_id)
         if row is None:
             raise ApiError(404, f"no customer {user_id!r}")
-        quoted = user_id.replace("'", "''")
-        mine = False
-        if user.role == "operator":
-            mine = api.query(f"SELECT count(*) FROM ods_action_plan WHERE user_id = '{quoted}' "
-                             f"AND operator = '{user.name.replace(chr(39), chr(39) * 2)}'").column(0)[0].as_py() > 0
-            if not mine:
-                raise ApiError(403, "this customer is not on your lists")
-        contact = api.query(f"SELECT phone, email, address, birthday FROM dwd_customers "
-                            f"WHERE user_id = '{quoted}'")
+        plans = api.plans_of(user_id)
+        mine = user.role == "operator" and any(p["operator"] == user.name for p in plans)
+        if user.role == "operator" and not mine:
+            raise ApiError(403, "this customer is not on your lists")
+        found = api.store.contact(user_id) or {}
         show = user.role == "admin" or mine
-        contact = mask_table(contact, show_personal=show)
-        personal = _rows(contact)[0] if contact.num_rows else {f: None for f in sorted(PERSONAL_FIELDS)}
-        if show and contact.num_rows:
+        personal = {f: found.get(f) if show else mask_value(f, found.get(f)) for f in sorted(PERSONAL_FIELDS)}
+        if show and found:
             api.audit.record(user, f"profile {user_id}", 1)
-        plans = _rows(api.query(f"SELECT plan_id, as_of, action, contact_channel, is_holdout, status "
-                                f"FROM ads_action_plan WHERE user_id = '{quoted}' ORDER BY as_of DESC"))
+        plans = [{k: v for k, v in p.items() if k != "operator"} for p in plans]
         return {"profile": {k: _clean(v) for k, v in row.items()}, "contact": personal,
                 "contacts_planned": plans}

@@ -27,9 +27,15 @@ from custlens.errors import CustlensError
 from custlens.hub.lake import Lake, atomic_write_text
 
 TABLE = "custlens_profile"
+COLUMNS_DUCKDB = "* EXCLUDE (" + ", ".join(("_rank_all", "_rank_class", "_rank_segment")) + ")"
+CONTACTS = "custlens_contact"  # personal fields, looked up by id; masked by whoever serves them
 # what a search can filter on, and how (exact match)
 FILTERS = ("class", "segment", "segment_en", "member_level", "is_lapsed", "is_buyer")
-SORTS = {"value": "expected_value DESC NULLS LAST, monetary DESC NULLS LAST, user_id",
+VALUE_ORDER = "expected_value DESC NULLS LAST, monetary DESC NULLS LAST, user_id"
+# positions in the default (value) order, overall and within a class or a segment, stored
+# with each build so the dashboard's main listing pages by a range instead of sorting
+RANKS = {"_rank_all": "", "_rank_class": "PARTITION BY class", "_rank_segment": "PARTITION BY segment"}
+SORTS = {"value": VALUE_ORDER,
          "monetary": "monetary DESC NULLS LAST, user_id", "recency": "recency_days NULLS LAST, user_id",
          "user": "user_id"}
 
@@ -40,6 +46,26 @@ class Page:
     total: int
     page: int
     size: int
+
+
+def ranked_sql(source: str) -> str:
+    """The profiles with their rank columns (see RANKS)."""
+    ranks = ", ".join(f"row_number() OVER ({part} ORDER BY {VALUE_ORDER}) AS {name}"
+                      for name, part in RANKS.items())
+    return f"SELECT *, {ranks} FROM {source}"
+
+
+def _fast_page(filters: dict[str, Any], prefix: str | None, sort: str, page: int, size: int,
+               placeholder: str) -> tuple[str, list[Any]] | None:
+    """The WHERE of a value-ordered page by rank range, when one rank column serves."""
+    given = {k: v for k, v in filters.items() if v is not None}
+    if sort != "value" or prefix or len(given) > 1 or (given and set(given) - {"class", "segment"}):
+        return None
+    first, last = (page - 1) * size + 1, page * size
+    if not given:
+        return f"_rank_all BETWEEN {first} AND {last}", []
+    (key, value), = given.items()
+    return (f'"{key}" = {placeholder} AND _rank_{key} BETWEEN {first} AND {last}', [value])
 
 
 def _where(filters: dict[str, Any], prefix: str | None, placeholder: str) -> tuple[str, list[Any]]:
@@ -57,7 +83,8 @@ def _where(filters: dict[str, Any], prefix: str | None, placeholder: str) -> tup
 
 
 class ProfileStore(Protocol):
-    def publish(self, profiles: pa.Table, version: str) -> None: ...
+    def publish(self, profiles: pa.Table, version: str, contacts: pa.Table | None = None) -> None: ...
+    def contact(self, user_id: str) -> dict[str, Any] | None: ...
     def version(self) -> str | None: ...
     def get(self, user_id: str) -> dict[str, Any] | None: ...
     def search(self, filters: dict[str, Any], prefix: str | None, sort: str, page: int,
@@ -72,6 +99,7 @@ class DuckDBStore:
         self._lock = threading.Lock()
         self._open: tuple[str, duckdb.DuckDBPyConnection] | None = None
         self._local = threading.local()
+        self._totals: dict[tuple, int] = {}
 
     def _pointer(self) -> dict[str, Any] | None:
         path = self.folder / "current.json"
@@ -81,15 +109,19 @@ class DuckDBStore:
         pointer = self._pointer()
         return pointer["version"] if pointer else None
 
-    def publish(self, profiles: pa.Table, version: str) -> None:
+    def publish(self, profiles: pa.Table, version: str, contacts: pa.Table | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"profiles-{version}-{uuid.uuid4().hex[:6]}.duckdb"
         tmp = self.folder / f".{name}.tmp"
         con = duckdb.connect(str(tmp))
         try:
             con.register("incoming", profiles)
-            con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM incoming ORDER BY user_id")
+            con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM incoming ORDER BY class, _rank_class")
             con.execute(f"CREATE UNIQUE INDEX {TABLE}_user ON {TABLE} (user_id)")
+            if contacts is not None:
+                con.register("contacts", contacts)
+                con.execute(f"CREATE TABLE {CONTACTS} AS SELECT * FROM contacts")
+                con.execute(f"CREATE UNIQUE INDEX {CONTACTS}_user ON {CONTACTS} (user_id)")
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -122,15 +154,31 @@ class DuckDBStore:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def get(self, user_id: str) -> dict[str, Any] | None:
-        rows = self._dicts(f"SELECT * FROM {TABLE} WHERE user_id = ?", [user_id])
+        rows = self._dicts(f"SELECT {COLUMNS_DUCKDB} FROM {TABLE} WHERE user_id = ?", [user_id])
+        return rows[0] if rows else None
+
+    def contact(self, user_id: str) -> dict[str, Any] | None:
+        try:
+            rows = self._dicts(f"SELECT * FROM {CONTACTS} WHERE user_id = ?", [user_id])
+        except duckdb.CatalogException:
+            return None  # published without contacts
         return rows[0] if rows else None
 
     def search(self, filters: dict[str, Any], prefix: str | None, sort: str, page: int,
                size: int) -> Page:
         where, params = _where(filters, prefix, "?")
-        total = self._cursor().execute(f"SELECT count(*) FROM {TABLE}{where}", params).fetchone()[0]
-        rows = self._dicts(f"SELECT * FROM {TABLE}{where} ORDER BY {SORTS[sort]} "
-                           f"LIMIT {int(size)} OFFSET {int((page - 1) * size)}", params)
+        key = (self.version(), where, tuple(params))
+        total = self._totals.get(key)
+        if total is None:  # a build's counts do not change: count each filter once
+            total = self._cursor().execute(f"SELECT count(*) FROM {TABLE}{where}", params).fetchone()[0]
+            self._totals[key] = total
+        fast = _fast_page(filters, prefix, sort, page, size, "?")
+        if fast:
+            rank = fast[0].split(" BETWEEN")[0].split()[-1]
+            rows = self._dicts(f"SELECT {COLUMNS_DUCKDB} FROM {TABLE} WHERE {fast[0]} ORDER BY {rank}", fast[1])
+        else:
+            rows = self._dicts(f"SELECT {COLUMNS_DUCKDB} FROM {TABLE}{where} ORDER BY {SORTS[sort]} "
+                               f"LIMIT {int(size)} OFFSET {int((page - 1) * size)}", params)
         return Page(rows, int(total), page, size)
 
 
@@ -150,21 +198,30 @@ class PostgresStore:
         finally:
             conn.close()
 
-    def publish(self, profiles: pa.Table, version: str) -> None:
+    @staticmethod
+    def _load(cur: Any, table: str, data: pa.Table) -> None:
         from custlens.schema import arrow_to_sql
 
-        cols = ", ".join(f'"{f.name}" {_pg_type(arrow_to_sql(f.type))}' for f in profiles.schema)
+        cols = ", ".join(f'"{f.name}" {_pg_type(arrow_to_sql(f.type))}' for f in data.schema)
+        cur.execute(f"DROP TABLE IF EXISTS {table}_new")
+        cur.execute(f"CREATE TABLE {table}_new ({cols}, PRIMARY KEY (user_id))")
+        names = ", ".join(f'"{n}"' for n in data.column_names)
+        with cur.copy(f"COPY {table}_new ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            for start in range(0, max(data.num_rows, 1), 200_000):
+                buf = io.BytesIO()  # nulls unquoted and empty: NULL to COPY; text quoted
+                pacsv.write_csv(data.slice(start, 200_000), buf,
+                                pacsv.WriteOptions(include_header=start == 0))
+                copy.write(buf.getvalue())
+
+    def publish(self, profiles: pa.Table, version: str, contacts: pa.Table | None = None) -> None:
         with self._raw() as conn:
             cur = conn.cursor()
-            cur.execute(f"DROP TABLE IF EXISTS {TABLE}_new")
-            cur.execute(f"CREATE TABLE {TABLE}_new ({cols}, PRIMARY KEY (user_id))")
-            names = ", ".join(f'"{n}"' for n in profiles.column_names)
-            with cur.copy(f"COPY {TABLE}_new ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
-                for start in range(0, max(profiles.num_rows, 1), 200_000):
-                    buf = io.BytesIO()  # nulls unquoted and empty: NULL to COPY; text quoted
-                    pacsv.write_csv(profiles.slice(start, 200_000), buf,
-                                    pacsv.WriteOptions(include_header=start == 0))
-                    copy.write(buf.getvalue())
+            self._load(cur, TABLE, profiles)
+            if contacts is not None:
+                self._load(cur, CONTACTS, contacts)
+                cur.execute(f"DROP TABLE IF EXISTS {CONTACTS}")
+                cur.execute(f"ALTER TABLE {CONTACTS}_new RENAME TO {CONTACTS}")
+                cur.execute(f"ALTER INDEX IF EXISTS {CONTACTS}_new_pkey RENAME TO {CONTACTS}_pkey_{version[:8]}")
             cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE}_meta (version TEXT)")
             cur.execute(f"DROP TABLE IF EXISTS {TABLE}_old")
             cur.execute(f"ALTER TABLE IF EXISTS {TABLE} RENAME TO {TABLE}_old")
@@ -173,8 +230,10 @@ class PostgresStore:
             cur.execute(f"DELETE FROM {TABLE}_meta")
             cur.execute(f"INSERT INTO {TABLE}_meta VALUES (%s)", [version])
             cur.execute(f"DROP TABLE IF EXISTS {TABLE}_old")
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_all_{version[:8]} ON {TABLE} (_rank_all)")
             for column in ("class", "segment"):
-                cur.execute(f'CREATE INDEX IF NOT EXISTS {TABLE}_{column}_{version[:8]} ON {TABLE} ("{column}")')
+                cur.execute(f'CREATE INDEX IF NOT EXISTS {TABLE}_{column}_{version[:8]} '
+                            f'ON {TABLE} ("{column}", _rank_{column})')
             conn.commit()
 
     def version(self) -> str | None:
@@ -194,17 +253,35 @@ class PostgresStore:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
+    @staticmethod
+    def _public(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k not in RANKS}
+
     def get(self, user_id: str) -> dict[str, Any] | None:
         rows = self._rows(f"SELECT * FROM {TABLE} WHERE user_id = %s", [user_id])
+        return self._public(rows[0]) if rows else None
+
+    def contact(self, user_id: str) -> dict[str, Any] | None:
+        from psycopg.errors import UndefinedTable
+
+        try:
+            rows = self._rows(f"SELECT * FROM {CONTACTS} WHERE user_id = %s", [user_id])
+        except UndefinedTable:
+            return None  # published without contacts
         return rows[0] if rows else None
 
     def search(self, filters: dict[str, Any], prefix: str | None, sort: str, page: int,
                size: int) -> Page:
         where, params = _where(filters, prefix, "%s")
         total = self._rows(f"SELECT count(*) AS n FROM {TABLE}{where}", params)[0]["n"]
-        rows = self._rows(f"SELECT * FROM {TABLE}{where} ORDER BY {SORTS[sort]} "
-                          f"LIMIT {int(size)} OFFSET {int((page - 1) * size)}", params)
-        return Page(rows, int(total), page, size)
+        fast = _fast_page(filters, prefix, sort, page, size, "%s")
+        if fast:
+            rank = fast[0].split(" BETWEEN")[0].split()[-1]
+            rows = self._rows(f"SELECT * FROM {TABLE} WHERE {fast[0]} ORDER BY {rank}", fast[1])
+        else:
+            rows = self._rows(f"SELECT * FROM {TABLE}{where} ORDER BY {SORTS[sort]} "
+                              f"LIMIT {int(size)} OFFSET {int((page - 1) * size)}", params)
+        return Page([self._public(r) for r in rows], int(total), page, size)
 
 
 def _pg_type(sql_type: str) -> str:
@@ -228,5 +305,6 @@ def publish_profiles(lake: Lake, engine: Any, store: ProfileStore) -> str:
         raise CustlensError("ads_profile is not built", hint="custlens build")
     version = meta["version"]
     if store.version() != version:
-        store.publish(engine.query("SELECT * FROM ads_profile"), version)
+        contacts = engine.query("SELECT user_id, phone, email, address, birthday FROM dwd_customers")
+        store.publish(engine.query(ranked_sql("ads_profile")), version, contacts)
     return version
