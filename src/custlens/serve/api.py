@@ -336,6 +336,11 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
     def read(name: str, order: str, where: str = "") -> pa.Table:
         return api.query(f"SELECT * FROM {name}{(' WHERE ' + where) if where else ''} ORDER BY {order}")
 
+    def answer(key: str, lang: Lang | None, fmt: Download, name: str, order: str, where: str = "") -> Any:
+        """An ADS table as a cached answer (or a fresh download)."""
+        code = _lang(api, lang)
+        return api.cached((key, code, fmt), lambda: api.table(read(name, order, where), code, fmt, key))
+
     @app.get("/api/overview", tags=["analyses"])
     async def overview(_: Analysts, lang: LangQ = None) -> dict[str, Any]:
         """Customers, buyers, GMV, orders, conversion, repeat rate, and the daily trend."""
@@ -357,8 +362,7 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
 
     @app.get("/api/segments", tags=["analyses"])
     async def segments(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.cached(("segments", _lang(api, lang), fmt),
-                          lambda: api.table(read("ads_segments", "segment_rank"), _lang(api, lang), fmt, "segments"))
+        return answer("segments", lang, fmt, "ads_segments", "segment_rank")
 
     @app.get("/api/segments/points", tags=["analyses"])
     async def points(_: Analysts, n: Annotated[int, Query(ge=10, le=5000)] = 1500) -> dict[str, Any]:
@@ -378,36 +382,30 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/periods", tags=["analyses"])
     async def periods(_: Analysts, view: Annotated[str, Query(pattern="^(kinds|instances)$")] = "kinds",
                 lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        def make() -> Any:
-            table = read("ads_period_kinds", "kind, day_type") if view == "kinds" else \
-                read("ads_periods", "start_date, kind")
-            return api.table(table, _lang(api, lang), fmt, f"periods-{view}")
-        return api.cached((f"periods-{view}", _lang(api, lang), fmt), make)
+        if view == "kinds":
+            return answer("periods-kinds", lang, fmt, "ads_period_kinds", "kind, day_type")
+        return answer("periods-instances", lang, fmt, "ads_periods", "start_date, kind")
 
     @app.get("/api/funnel", tags=["analyses"])
     async def funnel(_: Analysts, by: Annotated[str, Query(pattern="^(all|day|period|channel|category)$")] = "all",
                lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.cached((f"funnel-{by}", _lang(api, lang), fmt),
-                          lambda: api.table(read("ads_funnel", "visitors DESC, value", f"breakdown = '{by}'"), _lang(api, lang), fmt, f"funnel-{by}"))
+        return answer(f"funnel-{by}", lang, fmt, "ads_funnel", "visitors DESC, value", f"breakdown = '{by}'")
 
     @app.get("/api/retention", tags=["analyses"])
     async def retention(_: Analysts, by: Annotated[str, Query(pattern="^(month|week)$")] = "month",
                   lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.cached((f"retention-{by}", _lang(api, lang), fmt),
-                          lambda: api.table(read("ads_retention", "cohort, periods_since", f"unit = '{by}'"), _lang(api, lang), fmt, f"retention-{by}"))
+        return answer(f"retention-{by}", lang, fmt, "ads_retention", "cohort, periods_since", f"unit = '{by}'")
 
     @app.get("/api/repurchase", tags=["analyses"])
     async def repurchase(_: Analysts, level: Annotated[str, Query(pattern="^(category|item)$")] = "category",
                    lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.cached((f"repurchase-{level}", _lang(api, lang), fmt),
-                          lambda: api.table(read("ads_repurchase", "rate_rank, key", f"level = '{level}'"), _lang(api, lang), fmt, f"repurchase-{level}"))
+        return answer(f"repurchase-{level}", lang, fmt, "ads_repurchase", "rate_rank, key", f"level = '{level}'")
 
     @app.get("/api/channels", tags=["analyses"])
     async def channels(_: Analysts, attribution: Annotated[str, Query(pattern="^(last|first|linear)$")] = "last",
                  lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return api.cached((f"channels-{attribution}", _lang(api, lang), fmt), lambda: api.table(
-            read("ads_channels", "revenue DESC, channel, ad_campaign", f"attribution = '{attribution}'"),
-            _lang(api, lang), fmt, "channels"))
+        return answer(f"channels-{attribution}", lang, fmt, "ads_channels",
+                      "revenue DESC, channel, ad_campaign", f"attribution = '{attribution}'")
 
     @app.get("/api/clv", tags=["analyses"])
     def clv(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json,

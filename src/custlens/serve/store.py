@@ -55,17 +55,22 @@ def ranked_sql(source: str) -> str:
     return f"SELECT *, {ranks} FROM {source}"
 
 
-def _fast_page(filters: dict[str, Any], prefix: str | None, sort: str, page: int, size: int,
-               placeholder: str) -> tuple[str, list[Any]] | None:
-    """The WHERE of a value-ordered page by rank range, when one rank column serves."""
+def page_sql(filters: dict[str, Any], prefix: str | None, sort: str, page: int, size: int,
+             placeholder: str, columns: str) -> tuple[str, list[Any]]:
+    """One page of a search. In the default (value) order with at most a class or a segment
+    filter, the page is a range of the stored rank (no sort); otherwise sort and skip."""
     given = {k: v for k, v in filters.items() if v is not None}
-    if sort != "value" or prefix or len(given) > 1 or (given and set(given) - {"class", "segment"}):
-        return None
     first, last = (page - 1) * size + 1, page * size
-    if not given:
-        return f"_rank_all BETWEEN {first} AND {last}", []
-    (key, value), = given.items()
-    return (f'"{key}" = {placeholder} AND _rank_{key} BETWEEN {first} AND {last}', [value])
+    if sort == "value" and not prefix and len(given) <= 1 and set(given) <= {"class", "segment"}:
+        if not given:
+            return (f"SELECT {columns} FROM {TABLE} WHERE _rank_all BETWEEN {first} AND {last} "
+                    "ORDER BY _rank_all", [])
+        (key, value), = given.items()
+        return (f'SELECT {columns} FROM {TABLE} WHERE "{key}" = {placeholder} '
+                f"AND _rank_{key} BETWEEN {first} AND {last} ORDER BY _rank_{key}", [value])
+    where, params = _where(filters, prefix, placeholder)
+    return (f"SELECT {columns} FROM {TABLE}{where} ORDER BY {SORTS[sort]} "
+            f"LIMIT {int(size)} OFFSET {int((page - 1) * size)}", params)
 
 
 def _where(filters: dict[str, Any], prefix: str | None, placeholder: str) -> tuple[str, list[Any]]:
@@ -172,13 +177,7 @@ class DuckDBStore:
         if total is None:  # a build's counts do not change: count each filter once
             total = self._cursor().execute(f"SELECT count(*) FROM {TABLE}{where}", params).fetchone()[0]
             self._totals[key] = total
-        fast = _fast_page(filters, prefix, sort, page, size, "?")
-        if fast:
-            rank = fast[0].split(" BETWEEN")[0].split()[-1]
-            rows = self._dicts(f"SELECT {COLUMNS_DUCKDB} FROM {TABLE} WHERE {fast[0]} ORDER BY {rank}", fast[1])
-        else:
-            rows = self._dicts(f"SELECT {COLUMNS_DUCKDB} FROM {TABLE}{where} ORDER BY {SORTS[sort]} "
-                               f"LIMIT {int(size)} OFFSET {int((page - 1) * size)}", params)
+        rows = self._dicts(*page_sql(filters, prefix, sort, page, size, "?", COLUMNS_DUCKDB))
         return Page(rows, int(total), page, size)
 
 
@@ -274,13 +273,7 @@ class PostgresStore:
                size: int) -> Page:
         where, params = _where(filters, prefix, "%s")
         total = self._rows(f"SELECT count(*) AS n FROM {TABLE}{where}", params)[0]["n"]
-        fast = _fast_page(filters, prefix, sort, page, size, "%s")
-        if fast:
-            rank = fast[0].split(" BETWEEN")[0].split()[-1]
-            rows = self._rows(f"SELECT * FROM {TABLE} WHERE {fast[0]} ORDER BY {rank}", fast[1])
-        else:
-            rows = self._rows(f"SELECT * FROM {TABLE}{where} ORDER BY {SORTS[sort]} "
-                              f"LIMIT {int(size)} OFFSET {int((page - 1) * size)}", params)
+        rows = self._rows(*page_sql(filters, prefix, sort, page, size, "%s", "*"))
         return Page([self._public(r) for r in rows], int(total), page, size)
 
 
