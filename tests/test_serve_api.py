@@ -362,3 +362,20 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
     page.wait_for_function("document.querySelector('main').innerText.includes('隔离记录')")
     page.screenshot(path=str(ARTIFACTS / "web-zh-admin-quarantine.png"), full_page=True)
     context.close()
+
+
+def test_filters_by_period_channel_and_date_range(app):
+    c = client(app, "ana")
+    november = c.get("/api/overview?start=2025-11-01&end=2025-11-30").json()
+    assert {r["date"][:7] for r in november["trend"]} == {"2025-11"} and len(november["trend"]) == 30
+    assert 0 < november["kpis"]["gmv"] < c.get("/api/overview").json()["kpis"]["gmv"]
+    campaigns = c.get("/api/periods?view=instances&kind=campaign&start=2025-11-01&end=2025-11-30").json()
+    names = {r["period_name"] for r in campaigns["rows"]}
+    assert names == {"双十一"} and all(r["kind"] == "campaign" for r in campaigns["rows"])
+    days = c.get("/api/funnel?by=day&start=2025-06-18&end=2025-06-20").json()["rows"]
+    assert sorted(r["value"] for r in days) == ["2025-06-18", "2025-06-19", "2025-06-20"]
+    every = c.get("/api/channels").json()["rows"]
+    one = c.get(f"/api/channels?channel={every[0]['channel']}").json()["rows"]
+    assert one and {r["channel"] for r in one} == {every[0]["channel"]} and len(one) < len(every)
+    assert c.get("/api/overview?start=2025-12-01&end=2025-11-01").status_code == 400
+    assert c.get("/api/overview?start=2025-13-01").status_code == 422

@@ -9,6 +9,7 @@ see them; every response that carries them unmasked goes to the audit log.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import math
@@ -250,6 +251,18 @@ Admins = Annotated[User, Depends(_role("admin"))]
 LangQ = Annotated[Lang | None, Query(description="zh or en (headings, names)")]
 FormatQ = Annotated[Download, Query(alias="format", description="json, or a csv/xlsx download")]
 PageQ = Annotated[int, Query(ge=1, le=1_000_000)]
+StartQ = Annotated[dt.date | None, Query(description="first local date, YYYY-MM-DD")]
+EndQ = Annotated[dt.date | None, Query(description="last local date, YYYY-MM-DD")]
+
+
+def _check_range(start: dt.date | None, end: dt.date | None) -> None:
+    if start and end and start > end:
+        raise ApiError(400, f"start {start} is after end {end}")
+
+
+def _range_sql(column: str, start: dt.date | None, end: dt.date | None) -> str:
+    parts = [f"{column} >= DATE '{start}'" if start else "", f"{column} <= DATE '{end}'" if end else ""]
+    return " AND ".join(p for p in parts if p) or "true"
 SizeQ = Annotated[int, Query(ge=1, le=MAX_SIZE)]
 
 
@@ -342,21 +355,25 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
         return api.cached((key, code, fmt), lambda: api.table(read(name, order, where), code, fmt, key))
 
     @app.get("/api/overview", tags=["analyses"])
-    async def overview(_: Analysts, lang: LangQ = None) -> dict[str, Any]:
-        """Customers, buyers, GMV, orders, conversion, repeat rate, and the daily trend."""
-        return api.cached(("overview",), make_overview)
+    async def overview(_: Analysts, lang: LangQ = None, start: StartQ = None,
+                       end: EndQ = None) -> dict[str, Any]:
+        """Customers, buyers, GMV, orders, conversion, repeat rate, and the daily trend
+        (GMV, orders and the trend within start..end when given)."""
+        _check_range(start, end)
+        return api.cached(("overview", start, end), lambda: make_overview(start, end))
 
-    def make_overview() -> dict[str, Any]:
-        kpis = api.query("""
+    def make_overview(start: dt.date | None, end: dt.date | None) -> dict[str, Any]:
+        days = _range_sql("date", start, end)
+        kpis = api.query(f"""
             SELECT (SELECT count(*) FROM ads_customer_class) AS customers,
                    (SELECT count(*) FROM ads_rfm) AS buyers,
-                   (SELECT sum(gmv) FROM dws_shop_day) AS gmv,
-                   (SELECT sum(orders) FROM dws_shop_day) AS orders,
+                   (SELECT sum(gmv) FROM dws_shop_day WHERE {days}) AS gmv,
+                   (SELECT sum(orders) FROM dws_shop_day WHERE {days}) AS orders,
                    (SELECT conversion FROM ads_funnel WHERE breakdown = 'all') AS conversion,
                    (SELECT avg(CASE WHEN frequency >= 2 THEN 1.0 ELSE 0 END) FROM ads_rfm) AS repeat_rate
         """).to_pylist()[0]
         trend = api.query("SELECT date, kind, visitors, buyers, orders, gmv FROM dws_shop_day "
-                          "WHERE in_span ORDER BY date")
+                          f"WHERE in_span AND {days} ORDER BY date")
         return {"kpis": {k: _clean(v) for k, v in kpis.items()}, "trend": _rows(trend),
                 "currency": api.ws.settings.get("shop.currency")}
 
@@ -381,15 +398,29 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
 
     @app.get("/api/periods", tags=["analyses"])
     async def periods(_: Analysts, view: Annotated[str, Query(pattern="^(kinds|instances)$")] = "kinds",
-                lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+                      kind: Annotated[str | None, Query(pattern="^(campaign|promo_day|holiday|daily)$")] = None,
+                      start: StartQ = None, end: EndQ = None,
+                      lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        """Period kinds (campaign vs daily), or period instances filtered by kind and by a
+        date range (instances that overlap it)."""
+        _check_range(start, end)
+        where = " AND ".join(x for x in (f"kind = '{kind}'" if kind else "",
+                                         f"end_date >= DATE '{start}'" if start else "",
+                                         f"start_date <= DATE '{end}'" if end else "") if x)
         if view == "kinds":
-            return answer("periods-kinds", lang, fmt, "ads_period_kinds", "kind, day_type")
-        return answer("periods-instances", lang, fmt, "ads_periods", "start_date, kind")
+            return answer(f"periods-kinds-{kind}", lang, fmt, "ads_period_kinds", "kind, day_type",
+                          f"kind = '{kind}'" if kind else "")
+        return answer(f"periods-{kind}-{start}-{end}", lang, fmt, "ads_periods", "start_date, kind", where)
 
     @app.get("/api/funnel", tags=["analyses"])
     async def funnel(_: Analysts, by: Annotated[str, Query(pattern="^(all|day|period|channel|category)$")] = "all",
-               lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return answer(f"funnel-{by}", lang, fmt, "ads_funnel", "visitors DESC, value", f"breakdown = '{by}'")
+                     start: StartQ = None, end: EndQ = None,
+                     lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        """The funnel overall or broken down; by day within start..end when given."""
+        _check_range(start, end)
+        days = f" AND {_range_sql('CAST(value AS DATE)', start, end)}" if by == "day" else ""
+        return answer(f"funnel-{by}-{start}-{end}", lang, fmt, "ads_funnel", "visitors DESC, value",
+                      f"breakdown = '{by}'{days}")
 
     @app.get("/api/retention", tags=["analyses"])
     async def retention(_: Analysts, by: Annotated[str, Query(pattern="^(month|week)$")] = "month",
@@ -403,9 +434,11 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
 
     @app.get("/api/channels", tags=["analyses"])
     async def channels(_: Analysts, attribution: Annotated[str, Query(pattern="^(last|first|linear)$")] = "last",
-                 lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return answer(f"channels-{attribution}", lang, fmt, "ads_channels",
-                      "revenue DESC, channel, ad_campaign", f"attribution = '{attribution}'")
+                       channel: Annotated[str | None, Query(max_length=64, pattern=r"^[\w.\-]+$")] = None,
+                       lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        where = f"attribution = '{attribution}'" + (f" AND channel = '{channel}'" if channel else "")
+        return answer(f"channels-{attribution}-{channel}", lang, fmt, "ads_channels",
+                      "revenue DESC, channel, ad_campaign", where)
 
     @app.get("/api/clv", tags=["analyses"])
     def clv(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json,
