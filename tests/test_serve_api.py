@@ -309,7 +309,14 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
             page.wait_for_selector("main canvas")  # the chart drew
         page.screenshot(path=str(ARTIFACTS / f"web-zh-{name}.png"), full_page=True)
     assert "客户分群" in page.inner_text("nav")
-    # a filter: the funnel by channel
+    # filters: a date range on the overview, the funnel by channel
+    page.click("nav a[data-page=overview]")
+    page.wait_for_selector("#start")
+    page.fill("#start", "2025-11-01")
+    page.fill("#end", "2025-11-30")
+    page.click("#apply")
+    page.wait_for_function("location.hash.includes('start=2025-11-01') && document.querySelector('main canvas')")
+    page.screenshot(path=str(ARTIFACTS / "web-zh-overview-november.png"), full_page=True)
     page.click("nav a[data-page=funnel]")
     page.wait_for_selector("#by")
     page.select_option("#by", "channel")

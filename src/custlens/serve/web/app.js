@@ -90,14 +90,20 @@ function go(page, query) { location.hash = "#/" + page + (query ? "?" + new URLS
 
 const render = {
   async overview(main) {
-    const d = await api("/api/overview");
+    const q = params();
+    const range = Object.fromEntries(["start", "end"].filter((k) => q.get(k)).map((k) => [k, q.get(k)]));
+    const d = await api("/api/overview" + (Object.keys(range).length ? "?" + new URLSearchParams(range) : ""));
     const k = d.kpis;
     const cards = [["customers_n", k.customers.toLocaleString()], ["buyers", k.buyers.toLocaleString()],
       ["gmv", money(k.gmv)], ["orders", k.orders.toLocaleString()],
       ["conversion", k.conversion === null ? "—" : (k.conversion * 100).toFixed(1) + "%"],
       ["repeat_rate", k.repeat_rate === null ? "—" : (k.repeat_rate * 100).toFixed(1) + "%"]];
-    main.innerHTML = `<h1>${t("overview")}</h1><div class="kpis">${cards.map(([n, v]) =>
+    main.innerHTML = `<h1>${t("overview")}</h1><div class="bar">
+      <input type="date" id="start" value="${esc(range.start || "")}"> – <input type="date" id="end" value="${esc(range.end || "")}">
+      <button id="apply" type="button">${t("search")}</button></div><div class="kpis">${cards.map(([n, v]) =>
       `<div class="kpi">${t(n)}<b>${v}</b></div>`).join("")}</div><div class="chart" id="c1"></div>`;
+    $("#apply").onclick = () => go("overview", Object.fromEntries([["start", $("#start").value],
+      ["end", $("#end").value]].filter(([, v]) => v)));
     chart($("#c1"), {title: {text: t("trend"), textStyle: {fontSize: 14}}, legend: {top: 8, right: 20},
       xAxis: {type: "category", data: d.trend.map((r) => r.date)},
       yAxis: [{type: "value"}, {type: "value"}],
