@@ -16,7 +16,13 @@ def open_engine(name: str, lake: Lake) -> Engine:
         from custlens.engine.duckdb import DuckDBEngine
 
         return DuckDBEngine(lake)
-    raise CustlensError(
-        f"engine {name!r} is not available in this version",
-        hint="use --engine duckdb (the Spark engine is tracked in its own issue)",
-    )
+    if name == "spark":
+        import os
+
+        if os.environ.get("CUSTLENS_SPARK_EXPERIMENTAL") != "1":
+            raise CustlensError("the Spark engine is not finished yet (issue #7)",
+                                hint="use --engine duckdb; developers: CUSTLENS_SPARK_EXPERIMENTAL=1")
+        from custlens.engine.spark import SparkEngine
+
+        return SparkEngine(lake)
+    raise CustlensError(f"engine {name!r} is not one of duckdb, spark")
