@@ -27,7 +27,28 @@ SESSION = {
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.ansi.enabled": "false",
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    # decimal division keeps its digits (DuckDB gives a DOUBLE; Spark would round to 6 places)
+    "spark.sql.decimalOperations.allowPrecisionLoss": "false",
 }
+
+
+# DuckDB functions sqlglot passes through by name, and their Spark spelling (args in order)
+REWRITES: dict[str, Any] = {
+    # timezone(zone, instant) → the local wall time; Spark's sessions run in UTC
+    "TIMEZONE": lambda a: ("FROM_UTC_TIMESTAMP", [a[1], a[0]]),
+}
+
+
+def _rewrite(node: Any) -> Any:
+    from sqlglot import exp
+
+    if isinstance(node, exp.DayOfWeekIso):  # ISO day of week (Mon 1 … Sun 7); Spark's WEEKDAY is 0-based
+        return exp.Paren(this=exp.Add(this=exp.Anonymous(this="WEEKDAY", expressions=[node.this]),
+                                      expression=exp.Literal.number(1)))
+    if isinstance(node, exp.Anonymous) and node.name.upper() in REWRITES:
+        name, args = REWRITES[node.name.upper()](list(node.expressions))
+        return exp.Anonymous(this=name, expressions=args)
+    return node
 
 
 def _dialect() -> Any:
@@ -71,7 +92,8 @@ class SparkEngine:
     def translate(sql: str) -> str:
         import sqlglot
 
-        return sqlglot.transpile(sql, read="duckdb", write=_dialect())[0]
+        tree = sqlglot.parse_one(sql, read="duckdb").transform(_rewrite)
+        return tree.sql(dialect=_dialect())
 
     # ---- catalogue -----------------------------------------------------------------------
     def refresh(self) -> None:
@@ -114,17 +136,28 @@ class SparkEngine:
         df.select(*[c for c, _ in meta["columns"]]).createOrReplaceTempView(table)
 
     # ---- running -------------------------------------------------------------------------
+    def _frame(self, sql: str) -> Any:
+        """The query as a DataFrame; decimals as DOUBLE, as DuckDB's division and the
+        warehouse's money columns are (Spark keeps `1.0 / n` a DECIMAL)."""
+        from pyspark.sql.types import DecimalType
+
+        df = self.spark.sql(self.translate(sql))
+        decimals = [f.name for f in df.schema.fields if isinstance(f.dataType, DecimalType)]
+        for name in decimals:
+            df = df.withColumn(name, df[name].cast("double"))
+        return df
+
     def query(self, sql: str) -> pa.Table:
         try:
-            return self.spark.sql(self.translate(sql)).toArrow()
+            return self._frame(sql).toArrow()
         except Exception as exc:
             raise CustlensError(f"query failed on Spark: {str(exc)[:2000]}") from exc
 
     def execute(self, sql: str, params: list | None = None) -> None:
-        self.spark.sql(self.translate(sql))
+        self.spark.sql(self.translate(sql)).collect()
 
     def write(self, sql: str, dest: Path, partition_by: str | None) -> int:
-        df = self.spark.sql(self.translate(sql))
+        df = self._frame(sql)
         writer = df.write.mode("overwrite")
         if partition_by:
             writer = writer.partitionBy(partition_by)

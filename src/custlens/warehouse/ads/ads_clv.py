@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from custlens.analysis import clv
+from custlens.analysis import clustering, clv
 from custlens.warehouse.context import BuildContext
 from custlens.warehouse.model import Column, Model
 
@@ -32,8 +32,7 @@ firsts AS (SELECT user_id, min(d) AS first_date FROM days GROUP BY user_id)
 SELECT d.user_id, CAST(count(*) - 1 AS BIGINT) AS x,
        date_diff('day', f.first_date, max(d.d)) AS t_x_days,
        date_diff('day', f.first_date, CAST({as_of} - INTERVAL 1 DAY AS DATE)) AS t_days,
-       CAST(avg(d.amount) FILTER (WHERE d.d > f.first_date) AS DOUBLE) AS m_x,
-       hash(d.user_id) AS draw
+       CAST(avg(d.amount) FILTER (WHERE d.d > f.first_date) AS DOUBLE) AS m_x
 FROM days d JOIN firsts f USING (user_id)
 GROUP BY d.user_id, f.first_date
 """
@@ -46,7 +45,8 @@ def run(ctx: BuildContext) -> pa.Table:
     data = ctx.engine.query(SQL.format_map(ctx.sql_params())).to_pandas().sort_values("user_id", kind="stable")
     x = data["x"].to_numpy(float)
     t_x, T = data["t_x_days"].to_numpy(float) / unit, data["t_days"].to_numpy(float) / unit
-    m_x = data["m_x"].fillna(0).to_numpy(float)
+    # rounded to a millionth: engines sum DECIMALs to different last bits, and the fit amplifies them
+    m_x = np.round(data["m_x"].fillna(0).to_numpy(float), 6)
     notes: dict = {"unit": settings["unit"], "horizon_days": settings["horizon_days"],
                    "buyers": len(data), "as_of": str(ctx.as_of)}
     none = np.full(len(data), np.nan)
@@ -55,7 +55,8 @@ def run(ctx: BuildContext) -> pa.Table:
         notes.update(fitted=False, reason=f"{len(data)} buyers, {int((x > 0).sum())} repeat buyers: "
                      f"too few to fit (at least {MIN_BUYERS} buyers and one repeat buyer)")
     else:
-        sample = np.argsort(data["draw"].to_numpy(), kind="stable")[: int(settings["sample_size"])]
+        # the K-means sample's draw (crc32 of the id): the same buyers, in the same order, on every engine
+        sample = clustering.hash_order(data["user_id"].tolist())[: int(settings["sample_size"])]
         bg = clv.fit_bgnbd(x[sample], t_x[sample], T[sample])
         gg = clv.fit_gamma_gamma(x[sample], m_x[sample]) if (x[sample] > 0).sum() >= 2 else None
         p_alive = bg.p_alive(x, t_x, T)
@@ -83,7 +84,7 @@ MODEL = Model(
     depends=("dwd_orders",),
     run=run,
     params=("as_of", "since", "clv"),
-    helpers=(clv,),
+    helpers=(clv, clustering),
     columns=(
         Column("user_id", "VARCHAR", not_null=True, unique=True),
         Column("frequency", "BIGINT", "repeat purchase days (x)", not_null=True),

@@ -82,7 +82,7 @@ pairs AS (
     GROUP BY e.user_id, e.item_id
 ),
 waits AS (
-    SELECT p.*, s.period_id, date_diff('second', first_pv, first_buy) / 3600.0 AS hours
+    SELECT p.*, s.period_id, CAST(date_diff('second', first_pv, first_buy) AS DOUBLE) / 3600 AS hours
     FROM pairs p JOIN dws_shop_day s ON s.date = p.buy_dt
     WHERE first_pv IS NOT NULL AND first_buy >= first_pv
 ),

@@ -17,7 +17,7 @@ WITH span_days AS (
 ),
 cells AS (
     SELECT w.weekday, h.hour
-    FROM span_days w CROSS JOIN (SELECT CAST(range AS BIGINT) AS hour FROM range(24)) h
+    FROM span_days w CROSS JOIN (SELECT CAST(hour AS BIGINT) AS hour FROM (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15), (16), (17), (18), (19), (20), (21), (22), (23)) AS hours(hour)) h
 ),
 ev AS (
     SELECT CAST(isodow(dt) AS BIGINT) AS weekday,

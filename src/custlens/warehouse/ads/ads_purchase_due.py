@@ -24,8 +24,8 @@ rhythm AS (
     FROM gaps GROUP BY user_id HAVING count(*) >= 2
 )
 SELECT user_id, purchase_days, last_purchase_date, median_gap_days,
-       CAST(last_purchase_date + INTERVAL (median_gap_days) DAY AS DATE) AS next_due_date,
-       CAST(date_diff('day', {as_of}, CAST(last_purchase_date + INTERVAL (median_gap_days) DAY AS DATE))
+       CAST(last_purchase_date + median_gap_days AS DATE) AS next_due_date,
+       CAST(date_diff('day', {as_of}, CAST(last_purchase_date + median_gap_days AS DATE))
             AS BIGINT) AS days_until_due
 FROM rhythm
 """
