@@ -27,7 +27,7 @@ from custlens.collect.generate import ShopSpec
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
 from custlens.hub.runs import recorded_run
-from custlens.i18n import class_name, heading, kind_name
+from custlens.i18n import class_name, heading, kind_name, pick
 from custlens.masking import mask_table, mask_value
 from custlens.output import Format
 from custlens.workspace import GENERIC, Workspace
@@ -423,9 +423,6 @@ def _segment_title(notes: dict, lang: str) -> str:
 ChartOpt = Annotated[Path | None, typer.Option("--chart", help="also draw the result as an SVG chart to this file")]
 
 
-def _pick(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
-
 
 def _chart(path: Path | None, svg_maker) -> None:
     if path is not None:
@@ -461,24 +458,24 @@ def periods(
         table = _kinds_view(table, lang)
     pct = ("conversion", "refund_rate", "bounce_rate", "gmv_per_day_mom", "gmv_per_day_yoy",
            "carted_item_conversion", "carter_conversion", "share_of_peak_buyers")
-    title = {"instances": _pick(lang, "活动期与日常期 (* 数据未覆盖整个时期)",
+    title = {"instances": pick(lang, "活动期与日常期 (* 数据未覆盖整个时期)",
                                 "Campaign and daily periods (* the data covers part of it)"),
-             "kinds": _pick(lang, "各类时期的平均一天 (对比日常期)", "The average day of each period kind"),
-             "carts": _pick(lang, "大促前加购、大促当天购买", "Carted before a campaign, bought at its peak"),
-             "campaign-only": _pick(lang, "只在大促购买的客户", "Customers who buy only in campaigns")}[view]
+             "kinds": pick(lang, "各类时期的平均一天 (对比日常期)", "The average day of each period kind"),
+             "carts": pick(lang, "大促前加购、大促当天购买", "Carted before a campaign, bought at its peak"),
+             "campaign-only": pick(lang, "只在大促购买的客户", "Customers who buy only in campaigns")}[view]
     output.write(table, fmt, out, lang, title, percent=pct)
     if view == "instances" and out is None:
         only = ws.campaign_only(a).num_rows
-        console.info(_pick(lang, f"{only:,} 位客户只在大促期间购买: 下次大促前触达 (--view campaign-only)",
+        console.info(pick(lang, f"{only:,} 位客户只在大促期间购买: 下次大促前触达 (--view campaign-only)",
                            f"{only:,} customers buy only in campaigns: reach them before the next one "
                            "(--view campaign-only)"))
 
 
 def _period_label(row: dict, lang: str) -> str:
     name = row["period_name"] if lang == "zh" else row["period_name_en"]
-    phase = {"warmup": _pick(lang, "预热", "warm-up"), "peak": _pick(lang, "爆发", "peak")}.get(row["phase"] or "", "")
+    phase = {"warmup": pick(lang, "预热", "warm-up"), "peak": pick(lang, "爆发", "peak")}.get(row["phase"] or "", "")
     daily = row["kind"] == "daily"
-    label = f"{name} {_pick(lang, '日常', 'daily')}" if daily else f"{name} {phase}".strip()
+    label = f"{name} {pick(lang, '日常', 'daily')}" if daily else f"{name} {phase}".strip()
     year = "" if daily else f" {row['year']}"
     return label + year + ("" if row["is_complete"] else " *")
 
@@ -511,7 +508,7 @@ def _periods_chart(table: pa.Table, lang: str) -> str:
 
     rows = table.to_pylist()
     return plots.bars([_period_label(r, lang) for r in rows], [r["gmv_per_day"] for r in rows],
-                      _pick(lang, "各时期日均 GMV", "GMV per day, by period"))
+                      pick(lang, "各时期日均 GMV", "GMV per day, by period"))
 
 
 def _warn_unknown_holidays(ws: Workspace) -> None:
@@ -539,7 +536,7 @@ def funnel(
         table = ws.hourly(a, s)
         if fmt is Format.table:
             table = _hourly_view(table, lang)
-        output.write(table, fmt, out, lang, _pick(lang, "每日各小时平均事件数 (按星期)",
+        output.write(table, fmt, out, lang, pick(lang, "每日各小时平均事件数 (按星期)",
                                                    "Events per day by local hour and weekday"))
         return
     table = ws.funnel(by, a, s)
@@ -552,19 +549,19 @@ def funnel(
         return
     if by == "all":
         row = table.to_pylist()[0] if table.num_rows else None
-        output.write(_stages_view(row), fmt, out, lang, _pick(lang, "转化漏斗", "Funnel"),
+        output.write(_stages_view(row), fmt, out, lang, pick(lang, "转化漏斗", "Funnel"),
                      percent=("of_visitors", "of_previous"))
         if row and out is None:
             hours = row["median_hours_to_buy"]
-            console.info(_pick(lang, "跳失率", "bounce rate") + f" {row['bounce_rate'] or 0:.1%} · "
-                         + _pick(lang, "转化率", "conversion") + f" {row['conversion'] or 0:.1%} · "
-                         + _pick(lang, "浏览到购买中位时长", "median time from view to purchase")
+            console.info(pick(lang, "跳失率", "bounce rate") + f" {row['bounce_rate'] or 0:.1%} · "
+                         + pick(lang, "转化率", "conversion") + f" {row['conversion'] or 0:.1%} · "
+                         + pick(lang, "浏览到购买中位时长", "median time from view to purchase")
                          + (f" {hours:.1f} h" if hours is not None else " —"))
         return
     cols = ["value", "visitors", "users_pv", "users_fav_or_cart", "users_buy", "bounce_rate",
             "pv_to_fav_or_cart", "fav_or_cart_to_buy", "conversion", "median_hours_to_buy"]
     view = table.select(cols).rename_columns([by] + cols[1:])
-    output.write(view, fmt, out, lang, _pick(lang, f"转化漏斗 · 按{heading(by, lang)}", f"Funnel by {by}"),
+    output.write(view, fmt, out, lang, pick(lang, f"转化漏斗 · 按{heading(by, lang)}", f"Funnel by {by}"),
                  percent=("bounce_rate", "pv_to_fav_or_cart", "fav_or_cart_to_buy", "conversion"))
 
 
@@ -590,7 +587,7 @@ def _funnel_chart(table: pa.Table, lang: str) -> str:
 
     row = table.to_pylist()[0] if table.num_rows else {f"users_{s}": 0 for s in STAGES}
     return plots.bars(list(STAGES), [row[f"users_{s}"] for s in STAGES],
-                      _pick(lang, "漏斗各环节用户数", "Users at each funnel stage"))
+                      pick(lang, "漏斗各环节用户数", "Users at each funnel stage"))
 
 
 def _breakdown_chart(table: pa.Table, lang: str) -> str:
@@ -598,7 +595,7 @@ def _breakdown_chart(table: pa.Table, lang: str) -> str:
 
     rows = table.to_pylist()[:40]
     return plots.bars([r["value"] for r in rows], [r["conversion"] for r in rows],
-                      _pick(lang, "转化率", "Conversion"), percent=True)
+                      pick(lang, "转化率", "Conversion"), percent=True)
 
 
 WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
@@ -626,8 +623,8 @@ def repurchase(
     a, s, lang = parse_date(as_of, "--as-of"), parse_date(since, "--since"), ws.settings.lang
     if invites or due:
         table = ws.membership_invites(a, s) if invites else ws.purchase_due(a, s)
-        title = _pick(lang, "会员邀请名单", "Membership invitations") if invites else \
-            _pick(lang, "下次购买预计日期", "Next purchase due")
+        title = pick(lang, "会员邀请名单", "Membership invitations") if invites else \
+            pick(lang, "下次购买预计日期", "Next purchase due")
         output.write(table, fmt, out, lang, title)
         return
     table = ws.repurchase(level, a, s)
@@ -638,7 +635,7 @@ def repurchase(
     cols = ["key", "buyers", "repeat_buyers", "repurchase_rate", "median_gap_days",
             "returning_share", "is_daily_use", "is_membership_candidate"]
     n = sum(table.column("is_membership_candidate").to_pylist())
-    title = _pick(lang, f"复购分析 · {level} · 会员候选 {n}", f"Repurchase · {level} · {n} membership candidates")
+    title = pick(lang, f"复购分析 · {level} · 会员候选 {n}", f"Repurchase · {level} · {n} membership candidates")
     view = table.slice(0, top).select(cols).rename_columns([level] + cols[1:])
     output.write(view, fmt, out, lang, title, percent=("repurchase_rate", "returning_share"))
 
@@ -648,7 +645,7 @@ def _repurchase_chart(table: pa.Table, lang: str) -> str:
 
     rows = table.to_pylist()[:20]
     return plots.bars([r["key"] for r in rows], [r["repurchase_rate"] for r in rows],
-                      _pick(lang, "复购率 (前 20)", "Repurchase rate (top 20)"), percent=True)
+                      pick(lang, "复购率 (前 20)", "Repurchase rate (top 20)"), percent=True)
 
 
 @app.command()
@@ -669,7 +666,7 @@ def channels(
     cols = ["channel", "ad_campaign", "impressions", "clicks", "cost", "visitors", "buyers",
             "conversion", "orders", "revenue", "roas", "cpa", "new_customer_share"]
     days = ws.settings.get("channels.lookback_days")
-    title = _pick(lang, f"渠道与广告 · 归因 {model} · 回溯 {days} 天",
+    title = pick(lang, f"渠道与广告 · 归因 {model} · 回溯 {days} 天",
                   f"Channels and ads · {model}-touch attribution · {days}-day lookback")
     output.write(table.select(cols), fmt, out, lang, title, percent=("conversion", "new_customer_share"))
 
@@ -679,7 +676,7 @@ def _roas_chart(table: pa.Table, lang: str) -> str:
 
     rows = [r for r in table.to_pylist() if r["cost"]]
     return plots.bars([f"{r['channel']} {r['ad_campaign']}".strip() for r in rows],
-                      [r["roas"] for r in rows], _pick(lang, "广告投入产出比 ROAS", "ROAS"))
+                      [r["roas"] for r in rows], pick(lang, "广告投入产出比 ROAS", "ROAS"))
 
 
 @app.command()
@@ -693,7 +690,7 @@ def retention(
     ws = STATE.workspace()
     lang = ws.settings.lang
     table = ws.retention(by, parse_date(as_of, "--as-of"))
-    title = _pick(lang, f"留存 · 首购{'月' if by == 'month' else '周'}队列", f"Retention by {by} of first purchase")
+    title = pick(lang, f"留存 · 首购{'月' if by == 'month' else '周'}队列", f"Retention by {by} of first purchase")
     _chart(chart, lambda: _retention_chart(table, periods_shown, title))
     if fmt is not Format.table:
         output.write(table, fmt, out, lang)
@@ -747,7 +744,7 @@ def clv_cmd(
         console.warn(f"no CLV fit: {notes.get('reason', 'nothing to fit')}")
     if fmt is Format.table:
         lang = ws.settings.lang
-        title = _pick(lang, f"客户终身价值 · 未来 {notes.get('horizon_days')} 天",
+        title = pick(lang, f"客户终身价值 · 未来 {notes.get('horizon_days')} 天",
                       f"Customer lifetime value · next {notes.get('horizon_days')} days")
         output.write(table.slice(0, top), fmt, out, lang, title, percent=("p_alive",))
         return
@@ -769,9 +766,9 @@ def migration(
     if fell or fmt is not Format.table:
         output.write(fallen if fell else matrix, fmt, out, lang)
         return
-    output.write(matrix, fmt, out, lang, _pick(lang, f"客户分群迁移 {a} → {b}", f"Segment migration {a} → {b}"))
+    output.write(matrix, fmt, out, lang, pick(lang, f"客户分群迁移 {a} → {b}", f"Segment migration {a} → {b}"))
     output.write(fallen.slice(0, 20), fmt, None, lang,
-                 _pick(lang, f"从重要价值客户下滑: {fallen.num_rows:,} 位 (优先联系)",
+                 pick(lang, f"从重要价值客户下滑: {fallen.num_rows:,} 位 (优先联系)",
                        f"Fell from high-value: {fallen.num_rows:,} customers (call first)"))
 
 

@@ -14,6 +14,7 @@ from custlens import console, output
 from custlens.cli_common import STATE, AsOfOpt, FormatOpt, OutOpt, parse_date, report_imports
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
+from custlens.i18n import pick
 from custlens.masking import mask_table
 from custlens.output import Format
 
@@ -22,9 +23,6 @@ actions_app = typer.Typer(help="Act on the analysis: plan contacts by the playbo
                           no_args_is_help=True)
 PlanArg = Annotated[str, typer.Argument(help="a plan id, or latest")]
 
-
-def _pick(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 @actions_app.command("playbook")
@@ -57,7 +55,7 @@ def plan_cmd(
         console.info(f"plan {plan.plan_id} for {plan.as_of} was made before on the same inputs; unchanged")
     console.info(f"lists: custlens actions list {plan.plan_id} --format xlsx --out lists.xlsx")
     output.write(plan.summary, fmt, out, lang,
-                 _pick(lang, f"触达计划 {plan.plan_id}（{plan.as_of}）", f"Plan {plan.plan_id} ({plan.as_of})"))
+                 pick(lang, f"触达计划 {plan.plan_id}（{plan.as_of}）", f"Plan {plan.plan_id} ({plan.as_of})"))
 
 
 @actions_app.command("list")
@@ -153,8 +151,8 @@ def measure_cmd(
         output.write(result.lifts, fmt, out, lang)
         return
     window = f"{notes['window_start']} … {notes['window_end']}"
-    output.write(result.groups, fmt, out, lang, _pick(lang, f"各组结果（{window}）", f"Groups ({window})"),
+    output.write(result.groups, fmt, out, lang, pick(lang, f"各组结果（{window}）", f"Groups ({window})"),
                  percent=("conversion",))
     output.write(result.lifts, fmt, None if out is None else out.with_suffix(".lift.txt"), lang,
-                 _pick(lang, "提升（计划组 − 对照组，95% 置信区间）",
+                 pick(lang, "提升（计划组 − 对照组，95% 置信区间）",
                        "Lift (planned − holdout, 95% interval)"))

@@ -186,6 +186,11 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 
 
+def pick(lang: str, zh: str, en: str) -> str:
+    """The Chinese or the English wording of a title or message."""
+    return zh if lang == "zh" else en
+
+
 def kind_name(kind: str, lang: str) -> str:
     pair = KINDS.get(kind)
     return kind if pair is None else pair[0 if lang == "zh" else 1]

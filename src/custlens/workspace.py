@@ -35,6 +35,14 @@ PRESETS = ("taobao", "online-retail")
 FUNNEL_BREAKDOWNS = ("all", "day", "period", "channel", "category")
 _KIND_ORDER = ("CASE kind WHEN 'campaign' THEN 0 WHEN 'promo_day' THEN 1 WHEN 'holiday' THEN 2 "
                "ELSE 3 END")
+# one row per operational class: size, share, lapsed, campaign-only (CLI, report, web)
+CLASS_SUMMARY_SQL = """
+            SELECT class, count(*) AS customers, count(*) / sum(count(*)) OVER () AS share,
+                   count(*) FILTER (WHERE is_lapsed) AS lapsed,
+                   count(*) FILTER (WHERE is_campaign_only) AS campaign_only
+            FROM ads_customer_class GROUP BY class
+            ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
+                                WHEN 'intent' THEN 2 ELSE 3 END"""
 GENERIC = ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity",
            "action-receipts", "optouts")
 
@@ -140,13 +148,7 @@ class Workspace:
 
     def class_summary(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
         self.build(["ads_customer_class"], as_of, since)
-        return self.engine.query("""
-            SELECT class, count(*) AS customers, count(*) / sum(count(*)) OVER () AS share,
-                   count(*) FILTER (WHERE is_lapsed) AS lapsed,
-                   count(*) FILTER (WHERE is_campaign_only) AS campaign_only
-            FROM ads_customer_class GROUP BY class
-            ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
-                                WHEN 'intent' THEN 2 ELSE 3 END""")
+        return self.engine.query(CLASS_SUMMARY_SQL)
 
     # ---- analyses (each an ADS table; see its model for the definitions) ---------------
     def periods(self, as_of: dt.date | None = None) -> pa.Table:
@@ -248,12 +250,13 @@ class Workspace:
         return batch, plans.summary_of(batch)
 
     def action_list(self, plan: str = "latest", action: str | None = None,
-                    operator: str | None = None, holdout: bool = False) -> pa.Table:
+                    operator: str | None = None, holdout: bool = False,
+                    lang: str | None = None) -> pa.Table:
         """A plan's contacts with why, message and contact fields (unmasked: mask to show)."""
         batch = plans.find(self.lake, plan)
         self.build(["ads_action_plan", "dwd_customers"])
         return lists.listing(self.engine, batch.options["plan_id"], self.playbook(),
-                             self.settings.lang, action, operator, holdout)
+                             lang or self.settings.lang, action, operator, holdout)
 
     def playbook(self) -> list[playbook.Action]:
         return playbook.load(dict(self.settings.get("actions")))

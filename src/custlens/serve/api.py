@@ -35,19 +35,12 @@ from custlens.masking import mask_table, mask_value
 from custlens.schema import PERSONAL_FIELDS
 from custlens.serve.auth import Accounts, Audit, Sessions, Throttle, User
 from custlens.serve.store import SORTS, open_store, publish_profiles
-from custlens.workspace import Workspace
+from custlens.workspace import CLASS_SUMMARY_SQL, Workspace
 
 WEB = Path(__file__).parent / "web"
 SESSION, CSRF = "custlens_session", "custlens_csrf"
 MAX_SIZE = 500
 
-CLASSES_SQL = """
-            SELECT class, count(*) AS customers, count(*) / sum(count(*)) OVER () AS share,
-                   count(*) FILTER (WHERE is_lapsed) AS lapsed,
-                   count(*) FILTER (WHERE is_campaign_only) AS campaign_only
-            FROM ads_customer_class GROUP BY class
-            ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
-                                WHEN 'intent' THEN 2 ELSE 3 END"""
 
 
 class Lang(StrEnum):
@@ -142,6 +135,12 @@ class Api:
                 index.setdefault(row.pop("user_id"), []).append(row)
             self._plans, self._plans_marker = index, marker
         return self._plans.get(user_id, [])
+
+    def paged(self, name: str, order: str, page: int, size: int) -> tuple[pa.Table, int]:
+        """One page of a table, and how many rows it has."""
+        total = self.query(f"SELECT count(*) FROM {name}").column(0)[0].as_py()
+        rows = self.query(f"SELECT * FROM {name} ORDER BY {order} LIMIT {size} OFFSET {(page - 1) * size}")
+        return rows, total
 
     def cached(self, key: tuple, make: Any) -> Any:
         """An analysis answer as JSON bytes, kept until the next build is published: the
@@ -337,9 +336,7 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
     def quarantine(user: Admins, lang: LangQ = None, fmt: FormatQ = Download.json,
                    page: PageQ = 1, size: SizeQ = 100) -> Any:
         """Rejected records with their reasons (raw text may hold personal data: admins only)."""
-        total = api.query("SELECT count(*) FROM dwd_quarantine").column(0)[0].as_py()
-        table = api.query(f"SELECT * FROM dwd_quarantine ORDER BY batch_id, line "
-                          f"LIMIT {size} OFFSET {(page - 1) * size}")
+        table, total = api.paged("dwd_quarantine", "batch_id, line", page, size)
         if table.num_rows:
             api.audit.record(user, "quarantine", table.num_rows, None if fmt is Download.json else fmt.value)
         return api.table(table, _lang(api, lang), fmt, "quarantine", page, size, total)
@@ -391,7 +388,7 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/classes", tags=["analyses"])
     async def classes(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
         def make() -> Any:
-            return api.table(api.query(CLASSES_SQL), _lang(api, lang), fmt, "classes")
+            return api.table(api.query(CLASS_SUMMARY_SQL), _lang(api, lang), fmt, "classes")
         return api.cached(("classes", _lang(api, lang), fmt), make)
 
 
@@ -443,9 +440,7 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/clv", tags=["analyses"])
     def clv(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json,
             page: PageQ = 1, size: SizeQ = 100) -> Any:
-        total = api.query("SELECT count(*) FROM ads_clv").column(0)[0].as_py()
-        table = api.query(f"SELECT * FROM ads_clv ORDER BY expected_value DESC NULLS LAST, user_id "
-                          f"LIMIT {size} OFFSET {(page - 1) * size}")
+        table, total = api.paged("ads_clv", "expected_value DESC NULLS LAST, user_id", page, size)
         out = api.table(table, _lang(api, lang), fmt, "clv", page, size, total)
         if isinstance(out, dict):
             out["notes"] = {k: _clean(v) for k, v in api.ws.clv_notes().items()}
@@ -475,13 +470,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
             operator = user.name
         code = _lang(api, lang)
         with api._lock:
-            ws = api.ws
-            saved = ws.settings
-            ws.settings = saved.with_overrides(lang=code)
-            try:
-                table = ws.action_list(plan, action, operator)
-            finally:
-                ws.settings = saved
+            table = api.ws.action_list(plan, action, operator, lang=code)
         show = _personal_ok(user, operator)
         total = table.num_rows
         if fmt is Download.json:

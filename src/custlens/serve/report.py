@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from custlens import plots
-from custlens.i18n import class_name, heading, kind_name
+from custlens.i18n import class_name, heading, kind_name, pick
 
 CSS = """
 body{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;margin:24px auto;
@@ -39,9 +39,6 @@ def money(value: float | None, lang: str) -> str:
         return f"¥{value / 1e4:,.1f}万"
     return f"¥{value:,.0f}"
 
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _cell(value: Any, kind: str, lang: str) -> str:
@@ -78,12 +75,12 @@ def _kpis(ws, lang: str) -> str:
     conversion = funnel[0]["conversion"] if funnel else None
     repeat = ws.sql("SELECT avg(CASE WHEN frequency >= 2 THEN 1.0 ELSE 0 END) AS r FROM ads_rfm") \
         .column(0)[0].as_py()
-    items = [(_t(lang, "客户", "customers"), f"{row['customers']:,}"),
-             (_t(lang, "购买客户", "buyers"), f"{row['buyers']:,}"),
+    items = [(pick(lang, "客户", "customers"), f"{row['customers']:,}"),
+             (pick(lang, "购买客户", "buyers"), f"{row['buyers']:,}"),
              ("GMV", money(row["gmv"], lang)),
-             (_t(lang, "订单", "orders"), f"{row['orders']:,}"),
-             (_t(lang, "转化率", "conversion"), "—" if conversion is None else f"{conversion:.1%}"),
-             (_t(lang, "复购率", "repeat rate"), "—" if repeat is None else f"{repeat:.1%}")]
+             (pick(lang, "订单", "orders"), f"{row['orders']:,}"),
+             (pick(lang, "转化率", "conversion"), "—" if conversion is None else f"{conversion:.1%}"),
+             (pick(lang, "复购率", "repeat rate"), "—" if repeat is None else f"{repeat:.1%}")]
     cards = "".join(f'<div class="kpi">{escape(k)}<b>{v}</b></div>' for k, v in items)
     span = f"{row['first_day']} … {row['last_day']}" if row["first_day"] else ""
     return f'<div class="kpis">{cards}</div><p class="meta">{escape(span)}</p>'
@@ -93,7 +90,7 @@ def _segments(ws, lang: str) -> str:
     rows = ws.segments().to_pylist()
     label = "segment" if lang == "zh" else "segment_en"
     chart = plots.bars([r[label] for r in rows], [r["customers"] for r in rows],
-                       _t(lang, "各分群客户数", "Customers per segment"))
+                       pick(lang, "各分群客户数", "Customers per segment"))
     return chart + _table(rows, {label: "text", "customers": "num", "share": "pct",
                                  "mean_recency_days": "num", "mean_frequency": "num",
                                  "mean_monetary": "money", "monetary_share": "pct"}, lang)
@@ -102,7 +99,7 @@ def _segments(ws, lang: str) -> str:
 def _classes(ws, lang: str) -> str:
     rows = [{**r, "class_name": class_name(r["class"], lang)} for r in ws.class_summary().to_pylist()]
     chart = plots.bars([r["class_name"] for r in rows], [r["customers"] for r in rows],
-                       _t(lang, "运营分类", "Operational classes"))
+                       pick(lang, "运营分类", "Operational classes"))
     return chart + _table(rows, {"class_name": "text", "customers": "num", "share": "pct",
                                  "lapsed": "num", "campaign_only": "num"}, lang)
 
@@ -111,7 +108,7 @@ def _periods(ws, lang: str) -> str:
     rows = [{**r, "kind": kind_name(r["kind"], lang) + (f" · {r['day_type']}" if r["day_type"] else "")}
             for r in ws.period_kinds().to_pylist()]
     chart = plots.bars([r["kind"] for r in rows], [r["gmv_per_day"] for r in rows],
-                       _t(lang, "日均GMV：大促 vs 日常", "GMV per day: campaigns vs daily"))
+                       pick(lang, "日均GMV：大促 vs 日常", "GMV per day: campaigns vs daily"))
     return chart + _table(rows, {"kind": "text", "days": "num", "visitors_per_day": "num",
                                  "gmv_per_day": "money", "conversion": "pct", "gmv_lift": "num"}, lang)
 
@@ -121,16 +118,16 @@ def _funnel(ws, lang: str) -> str:
     if not rows:
         return ""
     r = rows[0]
-    stages = [("pv", r["users_pv"]), (_t(lang, "收藏或加购", "fav or cart"), r["users_fav_or_cart"]),
-              (_t(lang, "购买", "buy"), r["users_buy"])]
+    stages = [("pv", r["users_pv"]), (pick(lang, "收藏或加购", "fav or cart"), r["users_fav_or_cart"]),
+              (pick(lang, "购买", "buy"), r["users_buy"])]
     return plots.bars([s for s, _ in stages], [v for _, v in stages],
-                      _t(lang, "漏斗（用户数）", "Funnel (users)"))
+                      pick(lang, "漏斗（用户数）", "Funnel (users)"))
 
 
 def _repurchase(ws, lang: str) -> str:
     rows = ws.repurchase().to_pylist()[:10]
     chart = plots.bars([r["key"] for r in rows], [r["repurchase_rate"] for r in rows],
-                       _t(lang, "复购率最高的类目", "Categories by repurchase rate"), percent=True)
+                       pick(lang, "复购率最高的类目", "Categories by repurchase rate"), percent=True)
     return chart + _table(rows, {"key": "text", "buyers": "num", "repurchase_rate": "pct",
                                  "median_gap_days": "num", "is_membership_candidate": "text"}, lang)
 
@@ -138,7 +135,7 @@ def _repurchase(ws, lang: str) -> str:
 def _channels(ws, lang: str) -> str:
     rows = ws.channels().to_pylist()
     chart = plots.bars([f"{r['channel']} {r['ad_campaign']}".strip() for r in rows],
-                       [r["revenue"] for r in rows], _t(lang, "各渠道收入", "Revenue by channel"))
+                       [r["revenue"] for r in rows], pick(lang, "各渠道收入", "Revenue by channel"))
     return chart + _table(rows, {"channel": "text", "ad_campaign": "text", "visitors": "num",
                                  "conversion": "pct", "cost": "money", "revenue": "money",
                                  "roas": "num"}, lang)
@@ -151,7 +148,7 @@ def _clv(ws, lang: str) -> str:
         return f'<p class="note">{escape(str(notes.get("reason", "")))}</p>'
     params = ", ".join(f"{k} = {notes[k]:.3g}" for k in ("r", "alpha", "a", "b", "p", "q", "gamma"))
     return (f'<p class="note">BG/NBD + Gamma-Gamma ({escape(notes["unit"])}): {params}; '
-            f'{_t(lang, "预测期", "horizon")} {notes["horizon_days"]} {_t(lang, "天", "days")}</p>'
+            f'{pick(lang, "预测期", "horizon")} {notes["horizon_days"]} {pick(lang, "天", "days")}</p>'
             + _table(top, {"user_id": "text", "frequency": "num", "p_alive": "pct",
                            "expected_purchases": "num", "expected_value": "money"}, lang))
 
@@ -159,11 +156,11 @@ def _clv(ws, lang: str) -> str:
 def _actions(ws, lang: str) -> str:
     plans = ws.action_plans()
     if plans.num_rows == 0:
-        return f'<p class="note">{_t(lang, "尚无触达计划：custlens actions plan", "No plan yet: custlens actions plan")}</p>'
+        return f'<p class="note">{pick(lang, "尚无触达计划：custlens actions plan", "No plan yet: custlens actions plan")}</p>'
     batch, summary = ws.plan_summary("latest")
     rows = summary.to_pylist()
     chart = plots.bars([r["action_name"] for r in rows], [r["treated"] for r in rows],
-                       _t(lang, f"本期触达名单 {batch.options['plan_id']}", f"This period's lists {batch.options['plan_id']}"))
+                       pick(lang, f"本期触达名单 {batch.options['plan_id']}", f"This period's lists {batch.options['plan_id']}"))
     return chart + _table(rows, {"action_name": "text", "contact_channel": "text", "eligible": "num",
                                  "opted_out": "num", "capped": "num", "treated": "num",
                                  "holdout": "num"}, lang)
@@ -184,13 +181,13 @@ SECTIONS = (
 def render(ws, lang: str) -> str:
     """The whole page; each section built from the warehouse (brought up to date first)."""
     shop = ws.settings.get("shop")
-    parts = [f"<h1>{_t(lang, '电商客户分析报告', 'Customer analysis report')}</h1>",
+    parts = [f"<h1>{pick(lang, '电商客户分析报告', 'Customer analysis report')}</h1>",
              f'<p class="meta">{escape(shop["timezone"])} · {escape(shop["currency"])} · '
-             f'{_t(lang, "生成于", "made")} {dt.datetime.now():%Y-%m-%d %H:%M}</p>',
+             f'{pick(lang, "生成于", "made")} {dt.datetime.now():%Y-%m-%d %H:%M}</p>',
              _kpis(ws, lang)]
     for key, zh, en, section in SECTIONS:
-        parts.append(f'<section id="{key}"><h2>{escape(_t(lang, zh, en))}</h2>{section(ws, lang)}</section>')
-    title = _t(lang, "电商客户分析报告", "Customer analysis report")
+        parts.append(f'<section id="{key}"><h2>{escape(pick(lang, zh, en))}</h2>{section(ws, lang)}</section>')
+    title = pick(lang, "电商客户分析报告", "Customer analysis report")
     return (f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
             f"<title>{title}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n")
 
