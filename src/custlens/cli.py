@@ -48,6 +48,9 @@ def _add_actions() -> None:
     from custlens.cli_actions import actions_app
 
     app.add_typer(actions_app, name="actions")
+    from custlens.cli_warehouse import warehouse_app
+
+    app.add_typer(warehouse_app, name="warehouse")
 
 
 

@@ -77,6 +77,18 @@ DEFAULTS: dict[str, Any] = {
         "login_attempts": 5,  # failed logins per name and address within the window …
         "login_window_minutes": 15,  # … before further attempts are refused (429)
     },
+    "spark": {
+        "master": "local[2]",  # local[*], spark://host:7077, yarn, k8s://https://host:443
+        # where Spark reads and writes the lake when not at its local path (the driver keeps
+        # manifests and pointers on the local or mounted path): hdfs://nn:8020/lake, s3a://b/lake
+        "lake_uri": "",
+        # embedded: Spark's own Derby metastore in the lake's _ops/metastore (one process at a
+        # time); external: conf's spark.hadoop.hive.metastore.uris; off: no registration
+        "metastore": "embedded",
+        "database": "custlens",
+        "thrift_poll_seconds": 10,  # the Thrift server re-points tables to new builds this often
+        "conf": {},  # any other Spark setting, by its own name (executor memory, YARN queue …)
+    },
     "kafka": {
         # a real cluster's security, passed to the client as they are
         "security_protocol": "",  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
@@ -234,6 +246,8 @@ def apply_lake_presets(settings: Settings) -> None:
 def _validate(settings: Settings) -> None:
     if settings.data["engine"] not in {"duckdb", "spark"}:
         raise CustlensError(f"engine must be duckdb or spark, not {settings.data['engine']!r}")
+    if settings.get("spark.metastore") not in {"embedded", "external", "off"}:
+        raise CustlensError(f"spark.metastore must be embedded, external or off, not {settings.get('spark.metastore')!r}")
     if settings.lang not in {"zh", "en"}:
         raise CustlensError(f"lang must be zh or en, not {settings.lang!r}")
     if settings.get("segment.mode") not in {"kmeans", "rules"}:

@@ -13,11 +13,11 @@ import hashlib
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from custlens import schema
+from custlens import console, schema
 from custlens.act import lists, plans, playbook, targets
 from custlens.act.measure import Measured, measure
 from custlens.collect import importers
@@ -30,6 +30,9 @@ from custlens.errors import CustlensError
 from custlens.hub.lake import Batch, Lake
 from custlens.warehouse import registry
 from custlens.warehouse.build import BuildReport, build
+
+if TYPE_CHECKING:
+    from custlens.engine.hive import Registered
 
 PRESETS = ("taobao", "online-retail")
 FUNNEL_BREAKDOWNS = ("all", "day", "period", "channel", "category")
@@ -57,18 +60,30 @@ class Workspace:
             self.settings = self.settings.with_overrides(engine=engine, lang=lang)
         self.lake = Lake(self.settings.lake)
         self._engine: Engine | None = None
+        self._reader: Engine | None = None
         self.last_build: BuildReport | None = None
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = open_engine(self.settings.data["engine"], self.lake)
+            self._engine = open_engine(self.settings.data["engine"], self.lake, self.settings.get("spark"))
         return self._engine
 
+    @property
+    def reader(self) -> Engine:
+        """An embedded DuckDB over the lake's published tables, for quick interactive reads
+        (the web API) whichever engine builds them: a Spark job per request is too slow."""
+        if self.settings.data["engine"] == "duckdb":
+            return self.engine
+        if self._reader is None:
+            self._reader = open_engine("duckdb", self.lake)
+        return self._reader
+
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        for engine in (self._engine, self._reader):
+            if engine is not None:
+                engine.close()
+        self._engine = self._reader = None
 
     # ---- loading -------------------------------------------------------------------
     def import_file(self, kind: str, path: str | Path, **opts: Any) -> list[ImportResult]:
@@ -119,7 +134,35 @@ class Workspace:
     def build(self, targets: list[str] | None = None, as_of: dt.date | None = None,
               since: dt.date | None = None, force: bool = False) -> BuildReport:
         self.last_build = build(self.lake, self.settings, self.engine, targets, as_of, since, force)
+        if self._reader is not None:
+            self._reader.refresh()
+        if self.last_build.built and self.engine.name == "spark" and self.settings.get("spark.metastore") != "off":
+            self._register_after_build()
         return self.last_build
+
+    def register_tables(self) -> Registered:
+        """Register the published tables in the Hive metastore (the Spark engine's)."""
+        from custlens.engine.hive import register
+
+        if self.engine.name != "spark":
+            raise CustlensError("the Hive metastore is the Spark engine's", hint="use --engine spark")
+        if self.settings.get("spark.metastore") == "off":
+            raise CustlensError("spark.metastore is off", hint='set spark.metastore = "embedded" or "external"')
+        return register(self.engine, registry.comments())  # type: ignore[arg-type]
+
+    def _register_after_build(self) -> None:
+        from custlens.engine.hive import MetastoreBusy
+
+        try:
+            done = self.register_tables()
+        except MetastoreBusy:
+            console.warn("the embedded Hive metastore is held by a running Thrift server; it "
+                         "re-points the tables to this build itself within "
+                         f"{self.settings.get('spark.thrift_poll_seconds')} s")
+            return
+        if done.created or done.dropped:
+            console.info(f"metastore: {len(done.created)} tables (re)registered in {done.database}, "
+                         f"{len(done.unchanged)} unchanged")
 
     def read(self, table: str, as_of: dt.date | None = None, since: dt.date | None = None,
              order_by: str | None = None, where: str | None = None) -> pa.Table:
@@ -302,7 +345,7 @@ class Workspace:
         from custlens.serve.store import open_store, publish_profiles
 
         self.build(["ads_profile"])
-        return publish_profiles(self.lake, self.engine, open_store(self.lake, self.settings.get("serve.store")))
+        return publish_profiles(self.lake, self.reader, open_store(self.lake, self.settings.get("serve.store")))
 
     def clv_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_clv")

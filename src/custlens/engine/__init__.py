@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from custlens.errors import CustlensError
 
@@ -11,18 +11,14 @@ if TYPE_CHECKING:
     from custlens.hub.lake import Lake
 
 
-def open_engine(name: str, lake: Lake) -> Engine:
+def open_engine(name: str, lake: Lake, options: dict[str, Any] | None = None) -> Engine:
+    """The engine by name; options are the `[spark]` settings (DuckDB needs none)."""
     if name == "duckdb":
         from custlens.engine.duckdb import DuckDBEngine
 
         return DuckDBEngine(lake)
     if name == "spark":
-        import os
-
-        if os.environ.get("CUSTLENS_SPARK_EXPERIMENTAL") != "1":
-            raise CustlensError("the Spark engine is not finished yet (issue #7)",
-                                hint="use --engine duckdb; developers: CUSTLENS_SPARK_EXPERIMENTAL=1")
         from custlens.engine.spark import SparkEngine
 
-        return SparkEngine(lake)
+        return SparkEngine(lake, options)
     raise CustlensError(f"engine {name!r} is not one of duckdb, spark")

@@ -8,6 +8,7 @@ views, as the DuckDB engine does.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ SESSION = {
     "spark.sql.decimalOperations.allowPrecisionLoss": "false",
 }
 
+
+DEFAULT_OPTIONS: dict[str, Any] = {"master": "local[2]", "lake_uri": "", "metastore": "embedded",
+                                   "database": "custlens", "conf": {}}
 
 # DuckDB functions sqlglot passes through by name, and their Spark spelling (args in order)
 REWRITES: dict[str, Any] = {
@@ -70,22 +74,70 @@ def _dialect() -> Any:
     return Spark4
 
 
+_ACTIVE: dict[str, Any] = {}  # the process's one SparkSession and what it was made for
+
+
+def session_conf(lake: Lake, options: dict[str, Any], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Every setting the session is built with: ours, the metastore's, then the user's."""
+    conf = {**SESSION, "spark.master": options.get("master") or "local[2]",
+            "spark.sql.warehouse.dir": str(lake.ops("spark-warehouse"))}
+    if options.get("metastore", "embedded") == "embedded":
+        home = lake.ops("metastore")
+        conf["spark.sql.catalogImplementation"] = "hive"
+        conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
+            f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true")
+        conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={home}"
+    elif options.get("metastore") == "external":
+        conf["spark.sql.catalogImplementation"] = "hive"
+    conf.update({str(k): str(v) for k, v in (options.get("conf") or {}).items()})
+    conf.update(extra or {})
+    if master := os.environ.get("CUSTLENS_SPARK_MASTER"):
+        conf["spark.master"] = master
+    return conf
+
+
+def _session(conf: dict[str, str]) -> Any:
+    """The SparkSession for these settings: static settings (master, catalogue, metastore)
+    hold for a session's life, so a different set stops the old one first."""
+    from pyspark.sql import SparkSession
+
+    key = json.dumps(conf, sort_keys=True)
+    if _ACTIVE.get("key") == key:
+        return _ACTIVE["spark"]
+    if "spark" in _ACTIVE:
+        _ACTIVE.pop("spark").stop()
+    builder = SparkSession.builder.appName("custlens")
+    for name, value in conf.items():
+        builder = builder.config(name, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    _ACTIVE.update(key=key, spark=spark)
+    return spark
+
+
 class SparkEngine:
     name = "spark"
 
-    def __init__(self, lake: Lake, master: str | None = None) -> None:
+    def __init__(self, lake: Lake, options: dict[str, Any] | None = None,
+                 extra_conf: dict[str, str] | None = None) -> None:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         try:
-            from pyspark.sql import SparkSession
+            import pyspark  # noqa: F401
         except ImportError as exc:
-            raise CustlensError("the Spark engine needs pyspark", hint="pip install pyspark") from exc
+            raise CustlensError("the Spark engine needs pyspark", hint="pip install 'custlens[spark]'") from exc
         self.lake = lake
-        builder = SparkSession.builder.master(master or os.environ.get("CUSTLENS_SPARK_MASTER", "local[2]"))
-        for key, value in {**SESSION, "spark.sql.warehouse.dir": str(lake.ops("spark-warehouse"))}.items():
-            builder = builder.config(key, value)
-        self.spark = builder.appName("custlens").getOrCreate()
-        self.spark.sparkContext.setLogLevel("ERROR")
+        self.options = {**DEFAULT_OPTIONS, **(options or {})}
+        self.conf = session_conf(lake, self.options, extra_conf)
+        self.spark = _session(self.conf)
+        self._keys: dict[str, Any] = {}  # what each view was registered for
         self.refresh()
+
+    def uri(self, path: Path) -> str:
+        """Where Spark finds a lake path: under lake_uri when set (HDFS, object storage)."""
+        base = self.options.get("lake_uri")
+        if not base:
+            return str(path)
+        return base.rstrip("/") + "/" + path.resolve().relative_to(self.lake.root.resolve()).as_posix()
 
     # ---- SQL -----------------------------------------------------------------------------
     @staticmethod
@@ -97,6 +149,8 @@ class SparkEngine:
 
     # ---- catalogue -----------------------------------------------------------------------
     def refresh(self) -> None:
+        """Register what changed since the last call (the build calls this after every model;
+        the schemas are known, so no file is opened to infer one)."""
         for table in schema.TABLES:
             self._register_ods(f"ods_{table}", self.lake.ods_files(table), schema.ods_schema(table),
                                self.lake.root / "ods" / table)
@@ -104,35 +158,37 @@ class SparkEngine:
         for table in self.lake.built_tables():
             self._register_built(table)
 
-    def _empty(self, arrow_schema: pa.Schema) -> Any:
-        return self.spark.createDataFrame(arrow_schema.empty_table())
+    def _changed(self, name: str, key: Any) -> bool:
+        if self._keys.get(name) == key:
+            return False
+        self._keys[name] = key
+        return True
 
     def _register_ods(self, name: str, files: list[Path], arrow_schema: pa.Schema,
                       base: Path | None) -> None:
+        if not self._changed(name, tuple(files)):
+            return
+        ddl = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in arrow_schema)
         if not files:
-            df = self._empty(arrow_schema)
+            df = self.spark.createDataFrame([], ddl)
         else:
-            reader = self.spark.read.option("mergeSchema", "true")
+            reader = self.spark.read.schema(ddl)
             if base is not None and "dt" in arrow_schema.names:
-                reader = reader.option("basePath", str(base))
-            df = reader.parquet(*[str(f) for f in files])
-            for field in arrow_schema:
-                if field.name not in df.columns:
-                    from pyspark.sql.functions import lit
-
-                    df = df.withColumn(field.name, lit(None).cast(_spark_type(field.type)))
-            df = df.select(*arrow_schema.names)
+                reader = reader.option("basePath", self.uri(base))
+            df = reader.parquet(*[self.uri(f) for f in files]).select(*arrow_schema.names)
         df.createOrReplaceTempView(name)
 
     def _register_built(self, table: str) -> None:
         meta = self.lake.current(table)
         assert meta is not None
-        folder = self.lake.table_dir(table) / meta["version"]
-        if meta["rows"] == 0:
-            cols = ", ".join(f"CAST(NULL AS {_spark_sql_type(t)}) AS {c}" for c, t in meta["columns"])
-            self.spark.sql(f"SELECT {cols} WHERE false").createOrReplaceTempView(table)
+        if not self._changed(table, (meta["version"], meta.get("published"))):
             return
-        df = self.spark.read.parquet(str(folder))
+        folder = self.lake.table_dir(table) / meta["version"]
+        ddl = ", ".join(f"`{c}` {spark_sql_type(t)}" for c, t in meta["columns"])
+        if meta["rows"] == 0:
+            df = self.spark.createDataFrame([], ddl)
+        else:
+            df = self.spark.read.schema(ddl).parquet(self.uri(folder))
         df.select(*[c for c, _ in meta["columns"]]).createOrReplaceTempView(table)
 
     # ---- running -------------------------------------------------------------------------
@@ -161,8 +217,8 @@ class SparkEngine:
         writer = df.write.mode("overwrite")
         if partition_by:
             writer = writer.partitionBy(partition_by)
-        writer.parquet(str(dest))
-        return self.spark.read.parquet(str(dest)).count()
+        writer.parquet(self.uri(dest))
+        return self.spark.read.parquet(self.uri(dest)).count()
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
@@ -176,9 +232,9 @@ class SparkEngine:
 
 
 def _spark_type(t: pa.DataType) -> str:
-    return _spark_sql_type(schema.arrow_to_sql(t))
+    return spark_sql_type(schema.arrow_to_sql(t))
 
 
-def _spark_sql_type(sql_type: str) -> str:
+def spark_sql_type(sql_type: str) -> str:
     return {"TIMESTAMPTZ": "TIMESTAMP", "VARCHAR": "STRING", "DOUBLE": "DOUBLE", "BIGINT": "BIGINT",
             "INTEGER": "INT", "BOOLEAN": "BOOLEAN", "DATE": "DATE"}.get(sql_type, sql_type)

@@ -104,7 +104,7 @@ class Api:
         """Bring the warehouse up to date, then publish the profiles if they changed."""
         with self._lock:
             self.ws.build()
-            publish_profiles(self.ws.lake, self.ws.engine, self.store)
+            publish_profiles(self.ws.lake, self.ws.reader, self.store)
             self.generation += 1
             self._cache.clear()
 
@@ -112,7 +112,7 @@ class Api:
         """A query on this thread's own cursor (DuckDB runs them in parallel)."""
         cursor = getattr(self._local, "cursor", None)
         if cursor is None or self._local.generation != self.generation:
-            cursor = self._local.cursor = self.ws.engine.con.cursor()
+            cursor = self._local.cursor = self.ws.reader.con.cursor()  # type: ignore[attr-defined]
             self._local.generation = self.generation
         try:
             return cursor.sql(sql).to_arrow_table()
@@ -126,7 +126,7 @@ class Api:
         marker = (self.generation, folder.stat().st_mtime_ns if folder.exists() else 0)
         if getattr(self, "_plans_marker", None) != marker:
             with self._lock:
-                self.ws.engine.refresh()  # a plan made since the server started
+                self.ws.reader.refresh()  # a plan made since the server started
                 self._local = threading.local()
             index: dict[str, list[dict[str, Any]]] = {}
             rows = self.query("SELECT user_id, plan_id, as_of, action, contact_channel, operator, "

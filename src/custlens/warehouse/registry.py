@@ -58,3 +58,12 @@ def order(targets: list[str] | None = None) -> list[Model]:
     for name in sorted(wanted, key=lambda n: (LAYER_PACKAGES.index(n.split('_')[0]), n)):
         visit(name, ())
     return out
+
+
+def comments() -> dict[str, tuple[str, dict[str, str]]]:
+    """Each model's description (with its grain) and column notes, for catalogues."""
+    out = {}
+    for name, (model, _) in models().items():
+        about = f"{model.description} Grain: {model.grain}."
+        out[name] = (about, {c.name: c.description for c in model.columns if c.description})
+    return out

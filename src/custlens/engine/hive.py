@@ -1,0 +1,161 @@
+"""The warehouse in a Hive metastore, and Spark's Thrift server (HiveServer2) in front of it.
+
+Every built table is registered as an external Parquet table over its published version
+(partitioned tables with their partitions), so Hive, Spark SQL, Trino and BI tools find
+it by name. A new build publishes a new version folder; registering again re-points the
+tables whose version changed and leaves the others alone.
+
+Spark's embedded metastore is a Derby database that admits one process at a time. A
+build registers when it can; while `custlens warehouse thrift` runs, that server owns the
+metastore and re-registers new versions itself every `thrift_poll_seconds`. With an
+external metastore (spark.hadoop.hive.metastore.uris) every process registers directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from custlens.errors import CustlensError
+from custlens.hub.lake import atomic_write_text
+
+if TYPE_CHECKING:
+    from custlens.engine.spark import SparkEngine
+
+VERSION_PROPERTY = "custlens.version"
+# (table comment, {column: comment}) per table, from the models' declarations
+Comments = dict[str, tuple[str, dict[str, str]]]
+
+
+class MetastoreBusy(CustlensError):
+    """The embedded metastore is held by another process (a running Thrift server)."""
+
+
+@dataclass
+class Registered:
+    database: str
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _sql(spark: Any, statement: str) -> list[Any]:
+    try:
+        return spark.sql(statement).collect()
+    except Exception as exc:
+        message = str(exc)
+        if "XSDB6" in message or "SessionHiveMetaStoreClient" in message:
+            raise MetastoreBusy(
+                "the embedded Hive metastore is in use by another process",
+                hint="a running `custlens warehouse thrift` re-registers new builds itself; or "
+                     "configure an external metastore (spark.metastore = \"external\")") from exc
+        raise CustlensError(f"metastore statement failed: {message[:1000]}") from exc
+
+
+def _registered_version(spark: Any, db: str, table: str) -> str | None:
+    rows = _sql(spark, f"SHOW TBLPROPERTIES {db}.{table} ('{VERSION_PROPERTY}')")
+    value = rows[0][-1] if rows else None
+    return value if value and "does not have property" not in value else None
+
+
+def _create_sql(engine: SparkEngine, db: str, table: str, meta: dict[str, Any],
+                comments: Comments) -> str:
+    from custlens.engine.spark import spark_sql_type
+
+    about, column_notes = comments.get(table, ("", {}))
+    cols = ", ".join(f"`{c}` {spark_sql_type(t)}" + (f" COMMENT {_text(column_notes[c])}" if column_notes.get(c) else "")
+                     for c, t in meta["columns"])
+    part = meta.get("partition_by")
+    folder = engine.lake.table_dir(table) / meta["version"]
+    return (f"CREATE TABLE {db}.{table} ({cols}) USING parquet"
+            + (f" PARTITIONED BY ({part})" if part else "")
+            + (f" COMMENT {_text(about)}" if about else "")
+            + f" LOCATION {_text(engine.uri(folder))}"
+            + f" TBLPROPERTIES ('{VERSION_PROPERTY}' = {_text(meta['version'])},"
+            + f" 'custlens.grain' = {_text(str(meta.get('grain') or ''))})")
+
+
+def _server_file(engine: SparkEngine) -> Path:
+    return engine.lake.ops("metastore") / "thrift-server.json"
+
+
+def running_server(engine: SparkEngine) -> dict[str, Any] | None:
+    """The Thrift server holding the embedded metastore, if one runs (pid still alive)."""
+    path = _server_file(engine)
+    try:
+        server = json.loads(path.read_text())
+        os.kill(int(server["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return server if server["pid"] != os.getpid() else None
+
+
+def register(engine: SparkEngine, comments: Comments | None = None) -> Registered:
+    """Point the metastore's tables at the lake's published versions."""
+    spark, db, lake = engine.spark, engine.options["database"], engine.lake
+    comments = comments or {}
+    if engine.options.get("metastore") == "embedded" and (server := running_server(engine)):
+        raise MetastoreBusy(f"the embedded Hive metastore is held by the Thrift server on "
+                            f"{server['host']}:{server['port']} (pid {server['pid']})",
+                            hint="it re-registers new builds itself; or configure an external "
+                                 "metastore (spark.metastore = \"external\")")
+    _sql(spark, f"CREATE DATABASE IF NOT EXISTS {db} COMMENT 'custlens warehouse (ODS → DWD → DWS → ADS)'")
+    existing = {r["tableName"] for r in _sql(spark, f"SHOW TABLES IN {db}") if not r["isTemporary"]}
+    done = Registered(db)
+    built = lake.built_tables()
+    for table in built:
+        meta = lake.current(table)
+        if meta is None:
+            continue
+        if table in existing and _registered_version(spark, db, table) == meta["version"]:
+            done.unchanged.append(table)
+            continue
+        _sql(spark, f"DROP TABLE IF EXISTS {db}.{table}")  # external: the files stay
+        _sql(spark, _create_sql(engine, db, table, meta, comments))
+        if meta.get("partition_by") and meta["rows"]:
+            _sql(spark, f"ALTER TABLE {db}.{table} RECOVER PARTITIONS")
+        done.created.append(table)
+    for table in sorted(existing - set(built)):  # dropped from the lake (say by `forget`)
+        _sql(spark, f"DROP TABLE IF EXISTS {db}.{table}")
+        done.dropped.append(table)
+    return done
+
+
+def thrift_conf(host: str, port: int) -> dict[str, str]:
+    """Session settings for a Thrift server on host:port (set before the session starts)."""
+    return {"spark.hadoop.hive.server2.thrift.bind.host": host,
+            "spark.hadoop.hive.server2.thrift.port": str(port),
+            "spark.hadoop.hive.server2.transport.mode": "binary"}
+
+
+def serve_thrift(engine: SparkEngine, comments: Comments, poll_seconds: float,
+                 stop: threading.Event, on_change: Any = None) -> None:
+    """Run HiveServer2 in this process until `stop` is set, re-registering new builds."""
+    if engine.options.get("metastore") == "off":
+        raise CustlensError("the Thrift server needs a metastore", hint='set spark.metastore = "embedded"')
+    first = register(engine, comments)
+    jvm = engine.spark.sparkContext._jvm
+    server = jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2.startWithSparkSession(
+        engine.spark._jsparkSession, False)
+    conf = engine.spark.sparkContext.getConf()
+    mine = {"pid": os.getpid(), "host": conf.get("spark.hadoop.hive.server2.thrift.bind.host"),
+            "port": int(conf.get("spark.hadoop.hive.server2.thrift.port") or 10000)}
+    atomic_write_text(_server_file(engine), json.dumps(mine))
+    try:
+        if on_change:
+            on_change(first)
+        while not stop.wait(poll_seconds):
+            change = register(engine, comments)
+            if on_change and (change.created or change.dropped):
+                on_change(change)
+    finally:
+        _server_file(engine).unlink(missing_ok=True)
+        server.stop()
