@@ -26,6 +26,7 @@ COMMANDS = [
     ["actions", "list"], ["actions", "show"], ["actions", "history"], ["actions", "record"],
     ["actions", "optout"], ["actions", "measure"], ["report"], ["forget"],
     ["serve"], ["users", "add"], ["users", "list"], ["users", "remove"],
+    ["warehouse"], ["warehouse", "register"], ["warehouse", "thrift"],
 ]
 
 

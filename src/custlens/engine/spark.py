@@ -218,7 +218,8 @@ class SparkEngine:
         if partition_by:
             writer = writer.partitionBy(partition_by)
         writer.parquet(self.uri(dest))
-        return self.spark.read.parquet(self.uri(dest)).count()
+        # read back with the known schema: an empty partitioned result writes no file at all
+        return self.spark.read.schema(df.schema).parquet(self.uri(dest)).count()
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
