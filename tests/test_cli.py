@@ -235,3 +235,18 @@ def test_periods_say_when_holidays_are_unknown(tmp_path):
     proc = _cl(tmp_path, "periods", "--format", "json")
     assert "holidays are unknown for 2027" in proc.stderr
     assert {p["kind"] for p in json.loads(proc.stdout)} == {"daily"}
+
+
+def test_thrift_refuses_a_port_in_use(tmp_path):
+    """Spark would fail to listen in a JVM thread and say nothing; custlens says where."""
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        proc = _cl(tmp_path, "warehouse", "thrift", "--port", str(port), check=False)
+    assert proc.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
+    bad = _cl(tmp_path, "warehouse", "thrift", "--port", "70000", check=False)
+    assert bad.returncode == 2 and "--port must be 1–65535" in bad.stderr
