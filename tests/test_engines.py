@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from custlens import Workspace
+from custlens import Workspace, schema
 from custlens.collect.generate import ShopSpec
 from custlens.warehouse import registry
 from custlens.workspace import FUNNEL_BREAKDOWNS
@@ -58,6 +58,7 @@ ANALYSES: dict[str, Callable[[Workspace], pa.Table]] = {
     "retention_month": lambda ws: ws.retention("month"),
     "retention_week": lambda ws: ws.retention("week"),
     "clv": lambda ws: ws.clv(),
+    "batches": lambda ws: ws.sql("SELECT table_name, source, rows, rejected, files FROM ops_batches"),
 }
 
 
@@ -169,11 +170,16 @@ def test_action_plan_and_migration_equal(engines):
 
 
 def test_tables_registered_in_the_metastore(engines):
-    """A Spark build registers every published table as an external table over its version."""
-    _, _, spark = engines
+    """A Spark build registers every published table as an external table over its version,
+    and the ODS tables over their folders."""
+    _, duck, spark = engines
     s = spark.engine.spark
     tables = {r["tableName"] for r in s.sql("SHOW TABLES IN custlens").collect() if not r["isTemporary"]}
-    assert tables == set(spark.lake.built_tables())
+    ods = {f"ods_{t}" for t in schema.TABLES if spark.lake.ods_files(t)}
+    assert tables == set(spark.lake.built_tables()) | ods
+    for name in ods:  # ODS by name holds what the lake's manifests say, nothing more
+        want = duck.sql(f"SELECT count(*) AS n FROM {name}").column("n")[0].as_py()
+        assert s.sql(f"SELECT count(*) FROM custlens.{name}").collect()[0][0] == want, name
     detail = {r["col_name"]: r["data_type"] for r in s.sql("DESCRIBE TABLE EXTENDED custlens.dwd_events").collect()}
     assert detail["Type"] == "EXTERNAL"
     assert detail["Location"].endswith(spark.lake.current("dwd_events")["version"])

@@ -161,11 +161,15 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
+# settings passed on to another system by its own key names, which hold dots themselves
+OPAQUE = frozenset({"kafka.client", "spark.conf"})
+
+
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and dotted not in OPAQUE:
             out.update(_flatten(value, dotted + "."))
         else:
             out[dotted] = value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -76,14 +75,9 @@ class DuckDBEngine:
 
     def _register_synced(self) -> None:
         """ods_sync_<job>: a database table as copied, in the source's own columns."""
-        files: dict[str, list[Path]] = {}
-        for batch in self.lake.batches():
-            if batch.table.startswith("sync_"):
-                files.setdefault(batch.table, []).extend(self.lake.root / f for f in batch.files)
-        for table, paths in files.items():
-            if paths:
-                self.con.execute(f"CREATE OR REPLACE VIEW ods_{table} AS SELECT * FROM "
-                                 f"read_parquet({_sql_list(paths)}, union_by_name = true)")
+        for table, paths in self.lake.synced_files().items():
+            self.con.execute(f"CREATE OR REPLACE VIEW ods_{table} AS SELECT * FROM "
+                             f"read_parquet({_sql_list(paths)}, union_by_name = true)")
 
     def _register_built(self, table: str) -> None:
         meta = self.lake.current(table)
@@ -101,15 +95,7 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE VIEW {table} AS {body}")
 
     def _register_batches(self) -> None:
-        rows = [
-            {"batch_id": b.batch_id, "table_name": b.table, "source": b.source,
-             "created": b.created, "rows": b.rows, "rejected": b.rejected,
-             "files": len(b.files), "options": json.dumps(b.options, ensure_ascii=False)}
-            for b in self.lake.batches()
-        ]
-        cols = ["batch_id", "table_name", "source", "created", "rows", "rejected", "files", "options"]
-        table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in cols})
-        self.register_arrow("ops_batches", table)
+        self.register_arrow("ops_batches", self.lake.batches_table())
 
     # ---- running -------------------------------------------------------------------
     def query(self, sql: str) -> pa.Table:

@@ -1,8 +1,8 @@
 """The warehouse in a Hive metastore, and Spark's Thrift server (HiveServer2) in front of it.
 
-Every built table is registered as an external Parquet table over its published version
-(partitioned tables with their partitions), so Hive, Spark SQL, Trino and BI tools find
-it by name. A new build publishes a new version folder; registering again re-points the
+Every built table is registered as an external Parquet table over its published version,
+and every ODS table over its folder (partitioned tables with their partitions), so Hive,
+Spark SQL, Trino and BI tools find them by name. A new build publishes a new version folder; registering again re-points the
 tables whose version changed and leaves the others alone.
 
 Spark's embedded metastore is a Derby database that admits one process at a time. A
@@ -13,6 +13,7 @@ external metastore (spark.hadoop.hive.metastore.uris) every process registers di
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -66,21 +67,55 @@ def _registered_version(spark: Any, db: str, table: str) -> str | None:
     return value if value and "does not have property" not in value else None
 
 
-def _create_sql(engine: SparkEngine, db: str, table: str, meta: dict[str, Any],
-                comments: Comments) -> str:
+@dataclass(frozen=True)
+class Entry:
+    """A table as the metastore should know it."""
+
+    name: str
+    version: str  # what the location holds; a new one means re-pointing the table
+    columns: list[tuple[str, str]]  # (name, SQL type)
+    location: Path
+    partition_by: str | None
+    has_rows: bool
+    grain: str
+
+
+def _entries(engine: SparkEngine) -> list[Entry]:
+    """The lake's ODS tables (the folder committed batches move their files into; a crash's
+    leftovers are removed by the lake's recovery) and every built table's published version."""
+    from custlens import schema
+
+    lake, out = engine.lake, []
+    for table in schema.TABLES:
+        files = lake.ods_files(table)
+        if not files:
+            continue
+        arrow = schema.ods_schema(table)
+        digest = hashlib.sha256("\n".join(map(str, files)).encode()).hexdigest()[:16]
+        out.append(Entry(f"ods_{table}", digest, [(f.name, schema.arrow_to_sql(f.type)) for f in arrow],
+                         lake.root / "ods" / table, "dt" if "dt" in arrow.names else None, True,
+                         "one row per record as imported (a batch's good records)"))
+    for table in lake.built_tables():
+        meta = lake.current(table)
+        if meta is not None:
+            out.append(Entry(table, meta["version"], [tuple(c) for c in meta["columns"]],
+                             lake.table_dir(table) / meta["version"], meta.get("partition_by"),
+                             bool(meta["rows"]), str(meta.get("grain") or "")))
+    return out
+
+
+def _create_sql(engine: SparkEngine, db: str, entry: Entry, comments: Comments) -> str:
     from custlens.engine.spark import spark_sql_type
 
-    about, column_notes = comments.get(table, ("", {}))
-    cols = ", ".join(f"`{c}` {spark_sql_type(t)}" + (f" COMMENT {_text(column_notes[c])}" if column_notes.get(c) else "")
-                     for c, t in meta["columns"])
-    part = meta.get("partition_by")
-    folder = engine.lake.table_dir(table) / meta["version"]
-    return (f"CREATE TABLE {db}.{table} ({cols}) USING parquet"
-            + (f" PARTITIONED BY ({part})" if part else "")
+    about, notes = comments.get(entry.name, ("", {}))
+    cols = ", ".join(f"`{c}` {spark_sql_type(t)}" + (f" COMMENT {_text(notes[c])}" if notes.get(c) else "")
+                     for c, t in entry.columns)
+    return (f"CREATE TABLE {db}.{entry.name} ({cols}) USING parquet"
+            + (f" PARTITIONED BY ({entry.partition_by})" if entry.partition_by else "")
             + (f" COMMENT {_text(about)}" if about else "")
-            + f" LOCATION {_text(engine.uri(folder))}"
-            + f" TBLPROPERTIES ('{VERSION_PROPERTY}' = {_text(meta['version'])},"
-            + f" 'custlens.grain' = {_text(str(meta.get('grain') or ''))})")
+            + f" LOCATION {_text(engine.uri(entry.location))}"
+            + f" TBLPROPERTIES ('{VERSION_PROPERTY}' = {_text(entry.version)},"
+            + f" 'custlens.grain' = {_text(entry.grain)})")
 
 
 def _server_file(engine: SparkEngine) -> Path:
@@ -100,7 +135,7 @@ def running_server(engine: SparkEngine) -> dict[str, Any] | None:
 
 def register(engine: SparkEngine, comments: Comments | None = None) -> Registered:
     """Point the metastore's tables at the lake's published versions."""
-    spark, db, lake = engine.spark, engine.options["database"], engine.lake
+    spark, db = engine.spark, engine.options["database"]
     comments = comments or {}
     if engine.options.get("metastore") == "embedded" and (server := running_server(engine)):
         raise MetastoreBusy(f"the embedded Hive metastore is held by the Thrift server on "
@@ -110,20 +145,17 @@ def register(engine: SparkEngine, comments: Comments | None = None) -> Registere
     _sql(spark, f"CREATE DATABASE IF NOT EXISTS {db} COMMENT 'custlens warehouse (ODS → DWD → DWS → ADS)'")
     existing = {r["tableName"] for r in _sql(spark, f"SHOW TABLES IN {db}") if not r["isTemporary"]}
     done = Registered(db)
-    built = lake.built_tables()
-    for table in built:
-        meta = lake.current(table)
-        if meta is None:
+    entries = _entries(engine)
+    for entry in entries:
+        if entry.name in existing and _registered_version(spark, db, entry.name) == entry.version:
+            done.unchanged.append(entry.name)
             continue
-        if table in existing and _registered_version(spark, db, table) == meta["version"]:
-            done.unchanged.append(table)
-            continue
-        _sql(spark, f"DROP TABLE IF EXISTS {db}.{table}")  # external: the files stay
-        _sql(spark, _create_sql(engine, db, table, meta, comments))
-        if meta.get("partition_by") and meta["rows"]:
-            _sql(spark, f"ALTER TABLE {db}.{table} RECOVER PARTITIONS")
-        done.created.append(table)
-    for table in sorted(existing - set(built)):  # dropped from the lake (say by `forget`)
+        _sql(spark, f"DROP TABLE IF EXISTS {db}.{entry.name}")  # external: the files stay
+        _sql(spark, _create_sql(engine, db, entry, comments))
+        if entry.partition_by and entry.has_rows:
+            _sql(spark, f"ALTER TABLE {db}.{entry.name} RECOVER PARTITIONS")
+        done.created.append(entry.name)
+    for table in sorted(existing - {e.name for e in entries}):  # gone from the lake (`forget`)
         _sql(spark, f"DROP TABLE IF EXISTS {db}.{table}")
         done.dropped.append(table)
     return done

@@ -96,6 +96,18 @@ def session_conf(lake: Lake, options: dict[str, Any], extra: dict[str, str] | No
     return conf
 
 
+def spark_uri(root: Path, lake_uri: str, path: Path) -> str:
+    """Where Spark finds a lake path: under lake_uri when set (HDFS, object storage), the
+    driver's own path otherwise."""
+    if not lake_uri:
+        return str(path)
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError as exc:
+        raise CustlensError(f"{path} is outside the lake {root}; spark.lake_uri maps only the lake") from exc
+    return lake_uri.rstrip("/") + "/" + rel.as_posix()
+
+
 def _session(conf: dict[str, str]) -> Any:
     """The SparkSession for these settings: static settings (master, catalogue, metastore)
     hold for a session's life, so a different set stops the old one first."""
@@ -133,11 +145,7 @@ class SparkEngine:
         self.refresh()
 
     def uri(self, path: Path) -> str:
-        """Where Spark finds a lake path: under lake_uri when set (HDFS, object storage)."""
-        base = self.options.get("lake_uri")
-        if not base:
-            return str(path)
-        return base.rstrip("/") + "/" + path.resolve().relative_to(self.lake.root.resolve()).as_posix()
+        return spark_uri(self.lake.root, self.options.get("lake_uri") or "", path)
 
     # ---- SQL -----------------------------------------------------------------------------
     @staticmethod
@@ -155,6 +163,13 @@ class SparkEngine:
             self._register_ods(f"ods_{table}", self.lake.ods_files(table), schema.ods_schema(table),
                                self.lake.root / "ods" / table)
         self._register_ods("ods_rejected", self.lake.rejected_files(), schema.REJECTED, None)
+        for table, paths in self.lake.synced_files().items():  # the source's own columns
+            if self._changed(f"ods_{table}", tuple(paths)):
+                self.spark.read.option("mergeSchema", "true").parquet(
+                    *[self.uri(p) for p in paths]).createOrReplaceTempView(f"ods_{table}")
+        batches = self.lake.batches_table()
+        if self._changed("ops_batches", batches.column("batch_id").to_pylist()):
+            self.register_arrow("ops_batches", batches)
         for table in self.lake.built_tables():
             self._register_built(table)
 

@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from custlens.errors import CustlensError
 
 LAYERS = ("ods", "dwd", "dim", "dws", "ads")
@@ -250,6 +252,25 @@ class Lake:
         )
         for path in older[KEEP_VERSIONS - 1:]:
             shutil.rmtree(path, ignore_errors=True)
+
+    def synced_files(self) -> dict[str, list[Path]]:
+        """Each database sync job's files (table sync_<job>), for the ods_sync_<job> views."""
+        files: dict[str, list[Path]] = {}
+        for batch in self.batches():
+            if batch.table.startswith("sync_") and batch.files:
+                files.setdefault(batch.table, []).extend(self.root / f for f in batch.files)
+        return files
+
+    def batches_table(self) -> pa.Table:
+        """Every batch as a row (the ops_batches view), for SQL over the lake's history."""
+        rows = [{"batch_id": b.batch_id, "table_name": b.table, "source": b.source,
+                 "created": b.created, "rows": b.rows, "rejected": b.rejected,
+                 "files": len(b.files), "options": json.dumps(b.options, ensure_ascii=False)}
+                for b in self.batches()]
+        if rows:
+            return pa.Table.from_pylist(rows)
+        names = ["batch_id", "table_name", "source", "created", "rows", "rejected", "files", "options"]
+        return pa.table({c: pa.array([], pa.string()) for c in names})
 
     def built_tables(self) -> list[str]:
         out = []
