@@ -13,10 +13,26 @@ reference, T the customer's age at the end of the calibration period (DESIGN.md)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
+
+# log-parameters stay within e^±12, and 1e-6 in log space (a millionth, relative) is the
+# precision sought: on a flat ridge (r and alpha growing together when the data hardly
+# tell them apart) tighter tolerances made the simplex crawl along it for minutes —
+# measured: 22k evaluations and 66 s on 20k buyers, against 709 and 2.3 s, same optimum
+LOG_BOUND = 12.0
+
+
+def _minimize(loss: Any, start: list[float]) -> tuple[np.ndarray, bool]:
+    """Nelder-Mead on log-parameters, bounded; converged = met the tolerances inside the bounds."""
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+    best = minimize(loss, np.log(start), method="Nelder-Mead", bounds=bounds,
+                    options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10})
+    inside = bool(np.all(np.abs(best.x) < LOG_BOUND - 1e-6))
+    return np.exp(best.x), bool(best.success) and inside
 
 
 @dataclass(frozen=True)
@@ -25,6 +41,7 @@ class BGNBD:
     alpha: float
     a: float
     b: float
+    converged: bool = True
 
     def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         ratio = np.where(x > 0, self.a / (self.b + x - 1) * ((self.alpha + T) / (self.alpha + t_x))
@@ -59,10 +76,8 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBD:
     def loss(logp: np.ndarray) -> float:
         return -bgnbd_log_likelihood(np.exp(logp), x, t_xs, Ts) / len(x)
 
-    best = minimize(loss, np.log([0.5, 0.5, 1.0, 1.0]), method="Nelder-Mead",
-                    options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-12})
-    r, alpha, a, b = np.exp(best.x)
-    return BGNBD(float(r), float(alpha * scale), float(a), float(b))
+    (r, alpha, a, b), converged = _minimize(loss, [0.5, 0.5, 1.0, 1.0])
+    return BGNBD(float(r), float(alpha * scale), float(a), float(b), converged)
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,7 @@ class GammaGamma:
     p: float
     q: float
     gamma: float
+    converged: bool = True
 
     def expected_spend(self, x: np.ndarray, m_x: np.ndarray) -> np.ndarray:
         """E[M | x, m_x]: a customer's mean spend per purchase, shrunk towards the base's."""
@@ -91,7 +107,5 @@ def fit_gamma_gamma(x: np.ndarray, m_x: np.ndarray) -> GammaGamma:
               + (p * x - 1) * np.log(ms) + p * x * np.log(x) - (p * x + q) * np.log(g + x * ms))
         return -float(np.mean(ll))
 
-    best = minimize(loss, np.log([1.0, 2.0, 1.0]), method="Nelder-Mead",
-                    options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-12})
-    p, q, g = np.exp(best.x)
-    return GammaGamma(float(p), float(q), float(g * scale))
+    (p, q, g), converged = _minimize(loss, [1.0, 2.0, 1.0])
+    return GammaGamma(float(p), float(q), float(g * scale), converged)

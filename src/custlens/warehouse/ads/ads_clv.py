@@ -63,7 +63,9 @@ def run(ctx: BuildContext) -> pa.Table:
         expected = bg.expected_purchases(horizon, x, t_x, T)
         spend = gg.expected_spend(x, m_x) if gg else none
         notes.update(fitted=True, fit_sample=len(sample), r=bg.r, alpha=bg.alpha, a=bg.a, b=bg.b,
-                     **({"p": gg.p, "q": gg.q, "gamma": gg.gamma} if gg else {}))
+                     bgnbd_converged=bg.converged,
+                     **({"p": gg.p, "q": gg.q, "gamma": gg.gamma, "gamma_gamma_converged": gg.converged}
+                        if gg else {}))
     ctx.notes["ads_clv"] = notes
     return pa.table({
         "user_id": pa.array(data["user_id"], pa.string()),
