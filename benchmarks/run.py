@@ -402,7 +402,7 @@ def main() -> None:
             print(f"  {rows:>11,} {name:<17} {r['seconds']:7.2f}s {r['peak_mb']:6} MB", file=sys.stderr)
     _print(results)
     if args.only:
-        _save(results, f"-{'-'.join(str(r // 1_000_000) + 'm' for r in sizes)}-{'-'.join(chosen)}", args.quick)
+        _save(results, f"-only-{'-'.join(str(r // 1_000_000) + 'm' for r in sizes)}", args.quick)
         return
     ingest = run_ingest(1_000_000)
     _print_ingest(ingest)
