@@ -2,8 +2,8 @@
 
 Every built table is registered as an external Parquet table over its published version,
 and every ODS table over its folder (partitioned tables with their partitions), so Hive,
-Spark SQL, Trino and BI tools find them by name. A new build publishes a new version folder; registering again re-points the
-tables whose version changed and leaves the others alone.
+Spark SQL, Trino and BI tools find them by name. A new build publishes a new version
+folder; registering again re-points the tables whose version changed, leaves the others.
 
 Spark's embedded metastore is a Derby database that admits one process at a time. A
 build registers when it can; while `custlens warehouse thrift` runs, that server owns the
@@ -35,6 +35,10 @@ Comments = dict[str, tuple[str, dict[str, str]]]
 class MetastoreBusy(CustlensError):
     """The embedded metastore is held by another process (a running Thrift server)."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="a running `custlens warehouse thrift` re-registers new "
+                         "builds itself; or configure an external metastore (spark.metastore = \"external\")")
+
 
 @dataclass
 class Registered:
@@ -54,10 +58,7 @@ def _sql(spark: Any, statement: str) -> list[Any]:
     except Exception as exc:
         message = str(exc)
         if "XSDB6" in message or "SessionHiveMetaStoreClient" in message:
-            raise MetastoreBusy(
-                "the embedded Hive metastore is in use by another process",
-                hint="a running `custlens warehouse thrift` re-registers new builds itself; or "
-                     "configure an external metastore (spark.metastore = \"external\")") from exc
+            raise MetastoreBusy("the embedded Hive metastore is in use by another process") from exc
         raise CustlensError(f"metastore statement failed: {message[:1000]}") from exc
 
 
@@ -139,9 +140,7 @@ def register(engine: SparkEngine, comments: Comments | None = None) -> Registere
     comments = comments or {}
     if engine.options.get("metastore") == "embedded" and (server := running_server(engine)):
         raise MetastoreBusy(f"the embedded Hive metastore is held by the Thrift server on "
-                            f"{server['host']}:{server['port']} (pid {server['pid']})",
-                            hint="it re-registers new builds itself; or configure an external "
-                                 "metastore (spark.metastore = \"external\")")
+                            f"{server['host']}:{server['port']} (pid {server['pid']})")
     _sql(spark, f"CREATE DATABASE IF NOT EXISTS {db} COMMENT 'custlens warehouse (ODS → DWD → DWS → ADS)'")
     existing = {r["tableName"] for r in _sql(spark, f"SHOW TABLES IN {db}") if not r["isTemporary"]}
     done = Registered(db)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custlens import schema
+from custlens.config import DEFAULTS
 from custlens.errors import CustlensError
 from custlens.hub.lake import Lake
 
@@ -33,8 +34,7 @@ SESSION = {
 }
 
 
-DEFAULT_OPTIONS: dict[str, Any] = {"master": "local[2]", "lake_uri": "", "metastore": "embedded",
-                                   "database": "custlens", "conf": {}}
+DEFAULT_OPTIONS: dict[str, Any] = DEFAULTS["spark"]  # the [spark] settings have one home: config
 
 # DuckDB functions sqlglot passes through by name, and their Spark spelling (args in order)
 REWRITES: dict[str, Any] = {
@@ -79,17 +79,18 @@ _ACTIVE: dict[str, Any] = {}  # the process's one SparkSession and what it was m
 
 def session_conf(lake: Lake, options: dict[str, Any], extra: dict[str, str] | None = None) -> dict[str, str]:
     """Every setting the session is built with: ours, the metastore's, then the user's."""
-    conf = {**SESSION, "spark.master": options.get("master") or "local[2]",
+    options = {**DEFAULT_OPTIONS, **options}
+    conf = {**SESSION, "spark.master": options["master"],
             "spark.sql.warehouse.dir": str(lake.ops("spark-warehouse"))}
-    if options.get("metastore", "embedded") == "embedded":
+    if options["metastore"] == "embedded":
         home = lake.ops("metastore")
         conf["spark.sql.catalogImplementation"] = "hive"
         conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
             f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true")
         conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={home}"
-    elif options.get("metastore") == "external":
+    elif options["metastore"] == "external":
         conf["spark.sql.catalogImplementation"] = "hive"
-    conf.update({str(k): str(v) for k, v in (options.get("conf") or {}).items()})
+    conf.update({str(k): str(v) for k, v in (options["conf"] or {}).items()})
     conf.update(extra or {})
     if master := os.environ.get("CUSTLENS_SPARK_MASTER"):
         conf["spark.master"] = master
@@ -145,7 +146,7 @@ class SparkEngine:
         self.refresh()
 
     def uri(self, path: Path) -> str:
-        return spark_uri(self.lake.root, self.options.get("lake_uri") or "", path)
+        return spark_uri(self.lake.root, self.options["lake_uri"], path)
 
     # ---- SQL -----------------------------------------------------------------------------
     @staticmethod
