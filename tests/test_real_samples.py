@@ -50,7 +50,7 @@ def _online_retail_expected(path):
     inv = inv[inv.user.notna()]
     out = {}
     for user, g in inv.groupby("user"):
-        paid = g[g.amount > 0]
+        paid = g[g.amount >= 0]  # a $0 invoice is an order (issue #14); returns are negative
         if paid.empty:
             continue
         m = max(paid.amount.sum() + g[g.amount < 0].amount.sum(), 0.0)

@@ -23,11 +23,12 @@ from custlens.cli_common import (
     parse_date,
     report_imports,
 )
+from custlens.cli_segments import segment
 from custlens.collect.generate import ShopSpec
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
 from custlens.hub.runs import recorded_run
-from custlens.i18n import class_name, heading, kind_name, pick
+from custlens.i18n import heading, kind_name, pick
 from custlens.masking import mask_table, mask_value
 from custlens.output import Format
 from custlens.workspace import GENERIC, Workspace
@@ -103,6 +104,12 @@ def import_taobao(file: Path) -> None:
 def import_online_retail(file: Path) -> None:
     """UCI Online Retail (CSV or XLSX); C invoices are returns; Europe/London, GBP."""
     report_imports(STATE.workspace().import_file("online-retail", file))
+
+
+@import_app.command("cdnow")
+def import_cdnow(file: Path) -> None:
+    """CDNOW purchases (Fader & Hardie's sample or master text file); one order per row, USD."""
+    report_imports(STATE.workspace().import_file("cdnow", file))
 
 
 def _generic(kind: str):
@@ -380,46 +387,7 @@ def build_cmd(as_of: AsOfOpt = None, since: SinceOpt = None,
         console.info(f"profile store: version {ws.publish_profiles()} published")
 
 
-@app.command()
-def segment(
-    as_of: AsOfOpt = None, since: SinceOpt = None,
-    mode: Annotated[str | None, typer.Option(help="kmeans (default) or rules")] = None,
-    k: Annotated[int | None, typer.Option(help="number of clusters (default: chosen by silhouette)")] = None,
-    fmt: FormatOpt = Format.table, out: OutOpt = None,
-) -> None:
-    """The segment table (重要价值客户 …) and the class table."""
-    ws = STATE.workspace()
-    ws.settings = ws.settings.with_overrides(**{"segment.mode": mode, "segment.k": k})
-    a, s = parse_date(as_of, "--as-of"), parse_date(since, "--since")
-    segments = ws.segments(a, s)
-    classes = ws.class_summary(a, s)
-    notes = ws.rfm_notes()
-    lang = ws.settings.lang
-    if fmt is Format.table:
-        seg_cols = ["segment" if lang == "zh" else "segment_en", "customers", "share",
-                    "mean_recency_days", "mean_frequency", "mean_monetary", "monetary_share", "clusters"]
-        if lang == "zh":
-            seg_cols.insert(1, "segment_en")
-        title = _segment_title(notes, lang)
-        output.write(segments.select(seg_cols), fmt, out, lang, title, percent=("share", "monetary_share"))
-        names = [class_name(c, lang) for c in classes.column("class").to_pylist()]
-        classes = classes.add_column(1, "class_name", pa.array(names, pa.string()))
-        if out is None:
-            output.write(classes, fmt, None, lang, "运营分类" if lang == "zh" else "Operational classes",
-                         percent=("share",))
-        if notes.get("monetary_is_count"):
-            console.warn("this data has no prices: M is the number of items bought, so M mirrors F "
-                         "and only segments where F and M agree can appear")
-        return
-    output.write(segments, fmt, out, lang)
-
-
-def _segment_title(notes: dict, lang: str) -> str:
-    k = notes.get("k")
-    how = (f"K-means k={k}" if k else "rules") if lang == "en" else (f"K-means 聚类 k={k}" if k else "规则分群")
-    if lang == "zh":
-        return f"客户分群 · 分析日 {notes.get('as_of')} · 购买客户 {notes.get('buyers', 0):,} · {how}"
-    return f"Segments · as of {notes.get('as_of')} · {notes.get('buyers', 0):,} buyers · {how}"
+app.command("segment")(segment)
 
 
 # ---- analyses -------------------------------------------------------------------------------
@@ -776,13 +744,16 @@ def migration(
 
 
 RFM_COLUMNS = ["user_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
-               "cluster", "segment", "segment_en", "class"]
+               "cluster", "segment", "segment_en", "tier", "segment_label", "segment_label_en",
+               "borderline", "rule_segment", "r_threshold", "f_threshold", "m_threshold",
+               "cluster_recency_days", "cluster_frequency", "cluster_monetary", "class"]
 
 
 @export_app.command("rfm")
 def export_rfm(as_of: AsOfOpt = None, since: SinceOpt = None,
                fmt: FormatOpt = Format.csv, out: OutOpt = None) -> None:
-    """One row per buyer: R, F, M, scores, cluster, segment, class."""
+    """One row per buyer: R, F, M, scores, cluster, segment, tier, label, why (the thresholds
+    and the cluster's means that named it), class."""
     ws = STATE.workspace()
     table = ws.rfm(parse_date(as_of, "--as-of"), parse_date(since, "--since")).select(RFM_COLUMNS)
     output.write(table, fmt, out, ws.settings.lang)
@@ -923,7 +894,8 @@ def demo(
         console.info(f"{ws.lake.root} already holds data; building and segmenting it")
     with console.progress("building the warehouse"):
         ws.build()
-    segment(as_of=None, since=None, mode=None, k=None, fmt=Format.table, out=None)
+    segment(as_of=None, since=None, mode=None, k=None, view="segments", chart=None,
+            fmt=Format.table, out=None)
     periods(as_of=None, view="kinds", chart=None, fmt=Format.table, out=None)
     from custlens.cli_actions import plan_cmd
 

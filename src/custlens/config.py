@@ -29,7 +29,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "segment": {
         "mode": "kmeans",  # or "rules"
-        "k": 0,  # 0: choose 2..8 by silhouette
+        # 0: min(8, buyers // 50), lowered until every cluster holds >= 1 % of buyers;
+        # "auto": the best silhouette over 4..8 (same small-shop rule); N: exactly N
+        "k": 0,
         "seed": 42,
         "sample_size": 200_000,
         "silhouette_size": 5_000,
@@ -256,6 +258,7 @@ def _validate(settings: Settings) -> None:
         raise CustlensError(f"lang must be zh or en, not {settings.lang!r}")
     if settings.get("segment.mode") not in {"kmeans", "rules"}:
         raise CustlensError(f"segment.mode must be kmeans or rules, not {settings.get('segment.mode')!r}")
+    settings.data["segment"]["k"] = segment_k(settings.get("segment.k"))
     if settings.get("shop.orders_from") not in {"orders", "events"}:
         raise CustlensError("shop.orders_from must be 'orders' or 'events'")
     if settings.get("channels.attribution") not in {"last", "first", "linear"}:
@@ -273,6 +276,22 @@ def _validate(settings: Settings) -> None:
         ZoneInfo(settings.tz)
     except Exception as exc:
         raise CustlensError(f"shop.timezone: unknown time zone {settings.tz!r}") from exc
+
+
+def segment_k(value: Any) -> int | str:
+    """segment.k (or --k): a whole number ≥ 0 (0 = the default rule) or "auto"."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        k = int(str(value).strip())
+    except ValueError:
+        k = -1
+    if k < 0 or isinstance(value, float | bool):
+        raise CustlensError(f"segment.k must be a whole number ≥ 0 or \"auto\", not {value!r}",
+                            hint="0 or absent: the default rule; auto: best silhouette over 4..8")
+    return k
 
 
 def record_shop_preset(lake: Path, shop: dict[str, Any]) -> None:

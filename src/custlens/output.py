@@ -48,12 +48,13 @@ def _json_default(value: object) -> object:
 
 
 def write(table: pa.Table, fmt: Format | str, out: Path | None, lang: str = "zh",
-          title: str | None = None, percent: tuple[str, ...] = ()) -> None:
+          title: str | None = None, percent: tuple[str, ...] = (),
+          caption: str | None = None) -> None:
     fmt = Format(fmt)
     if fmt in (Format.parquet, Format.xlsx) and out is None:
         raise CustlensError(f"--format {fmt} needs --out FILE")
     if fmt is Format.table:
-        _write_table(table, out, lang, title, percent)
+        _write_table(table, out, lang, title, percent, caption)
     elif fmt is Format.csv:
         buf = io.BytesIO()
         pacsv.write_csv(table, buf)
@@ -78,8 +79,8 @@ def write(table: pa.Table, fmt: Format | str, out: Path | None, lang: str = "zh"
 
 
 def _write_table(table: pa.Table, out: Path | None, lang: str, title: str | None,
-                 percent: tuple[str, ...]) -> None:
-    view = Table(title=title, show_lines=False, header_style="bold")
+                 percent: tuple[str, ...], caption: str | None = None) -> None:
+    view = Table(title=title, caption=caption, show_lines=False, header_style="bold")
     for name in table.column_names:
         numeric = pa.types.is_integer(table.schema.field(name).type) or \
             pa.types.is_floating(table.schema.field(name).type)

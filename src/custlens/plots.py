@@ -1,8 +1,9 @@
 """Charts as standalone SVG files: no plotting library, no fonts or scripts fetched.
 
 The CLI writes them with `--chart FILE.svg`; a browser, an IM client or a slide deck
-shows them as they are. Kept to the two shapes the analyses need: horizontal bars
-(funnels, periods, channels) and a heatmap (retention cohorts).
+shows them as they are. Kept to the three shapes the analyses need: horizontal bars
+(funnels, periods, channels), a heatmap (retention cohorts, segment crosstab) and lines
+(the K-means diagnostics over k).
 """
 
 from __future__ import annotations
@@ -77,3 +78,42 @@ def heatmap(rows: list[str], cols: list[str], cells: dict[tuple[str, str], float
 
 def save(svg: str, path: Path) -> None:
     path.write_text(svg, encoding="utf-8")
+
+
+PALETTE = ("#3b6fb6", "#d9822b", "#3a9d5d", "#b63b6f", "#7a5cb6")
+
+
+def lines(x: list[int], series: dict[str, list[float | None]], title: str,
+          marked: int | None = None, x_title: str = "") -> str:
+    """Lines over a small integer axis (the k diagnostics), values 0–1; `marked` draws a
+    vertical rule at that x (the chosen k)."""
+    left, top, w, h = 50, 44, 420, 200
+    lo, hi = min(x, default=0), max(x, default=1)
+    span = (hi - lo) or 1
+
+    def px(v: int) -> float:
+        return left + (v - lo) / span * w
+
+    def py(v: float) -> float:
+        return top + h - max(0.0, min(1.0, v)) * h
+
+    body = [f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>',
+            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#999"/>']
+    for tick in (0.0, 0.5, 1.0):
+        body.append(f'<text x="{left - 6}" y="{py(tick) + 4:.1f}" text-anchor="end">{tick:.1f}</text>')
+    for v in x:
+        body.append(f'<text x="{px(v):.1f}" y="{top + h + 16}" text-anchor="middle">{v}</text>')
+    body.append(f'<text x="{left + w / 2}" y="{top + h + 32}" text-anchor="middle" fill="#555">'
+                f'{escape(x_title)}</text>')
+    if marked is not None and lo <= marked <= hi:
+        body.append(f'<line x1="{px(marked):.1f}" y1="{top}" x2="{px(marked):.1f}" y2="{top + h}" '
+                    'stroke="#c33" stroke-dasharray="4 3"/>')
+    for i, (name, values) in enumerate(series.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, values, strict=True)
+                          if b is not None)
+        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        y = top + 14 + i * 18
+        body.append(f'<rect x="{left + w + 14}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
+                    f'<text x="{left + w + 30}" y="{y}">{escape(name)}</text>')
+    return _svg(left + w + 190, top + h + 44, body, title)

@@ -20,6 +20,7 @@ import pyarrow as pa
 from custlens import console, schema
 from custlens.act import lists, plans, playbook, targets
 from custlens.act.measure import Measured, measure
+from custlens.analysis import segments
 from custlens.collect import importers
 from custlens.collect.generate import ShopSpec, write_raw
 from custlens.collect.importers import ImportOptions, ImportResult
@@ -28,13 +29,15 @@ from custlens.engine import open_engine
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
 from custlens.hub.lake import Batch, Lake
+from custlens.i18n import pick
 from custlens.warehouse import registry
 from custlens.warehouse.build import BuildReport, build
+from custlens.warehouse.context import sql_text
 
 if TYPE_CHECKING:
     from custlens.engine.hive import Registered
 
-PRESETS = ("taobao", "online-retail")
+PRESETS = ("taobao", "online-retail", "cdnow")
 FUNNEL_BREAKDOWNS = ("all", "day", "period", "channel", "category")
 _KIND_ORDER = ("CASE kind WHEN 'campaign' THEN 0 WHEN 'promo_day' THEN 1 WHEN 'holiday' THEN 2 "
                "ELSE 3 END")
@@ -46,6 +49,24 @@ CLASS_SUMMARY_SQL = """
             FROM ads_customer_class GROUP BY class
             ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
                                 WHEN 'intent' THEN 2 ELSE 3 END"""
+# the eight names: buyers per name in cluster mode (tiers added up) beside rule mode's
+SEGMENT_NAMES_SQL = """
+            WITH names AS (SELECT * FROM (VALUES {names}) AS t(segment, segment_en, segment_rank)),
+            cl AS (SELECT segment, count(*) AS customers, count(DISTINCT tier) AS tiers
+                   FROM ads_rfm GROUP BY segment),
+            ru AS (SELECT rule_segment AS segment, count(*) AS rule_customers
+                   FROM ads_rfm GROUP BY rule_segment)
+            SELECT n.segment, n.segment_en, coalesce(cl.customers, 0) AS customers,
+                   coalesce(cl.tiers, 0) AS tiers, coalesce(ru.rule_customers, 0) AS rule_customers
+            FROM names n LEFT JOIN cl USING (segment) LEFT JOIN ru USING (segment)
+            ORDER BY n.segment_rank"""
+# clusters × the names their members get one by one (rule mode): how mixed each cluster is
+SEGMENT_CROSSTAB_SQL = """
+            SELECT cluster, segment_label, segment_label_en, rule_segment, count(*) AS customers
+            FROM ads_rfm GROUP BY ALL
+            ORDER BY cluster NULLS LAST, min(CASE segment {rank} END), segment_label,
+                     CASE rule_segment {rank} END"""
+SEGMENT_VIEWS = ("segments", "k", "crosstab", "names")
 GENERIC = ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity",
            "action-receipts", "optouts")
 
@@ -94,6 +115,8 @@ class Workspace:
             results = [importers.import_taobao(self.lake, path)]
         elif kind == "online-retail":
             results = importers.import_online_retail(self.lake, path)
+        elif kind == "cdnow":
+            results = [importers.import_cdnow(self.lake, path)]
         elif kind in GENERIC:
             options = ImportOptions(**{"tz": self.settings.tz, **opts})
             results = [importers.ingest(self.lake, kind.replace("-", "_"), path, options,
@@ -184,7 +207,39 @@ class Workspace:
         return self.engine.query(query)
 
     def segments(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
-        return self.read("ads_segments", as_of, since, order_by="segment_rank")
+        return self.read("ads_segments", as_of, since, order_by="segment_rank, tier")
+
+    def segment_view(self, view: str = "segments", as_of: dt.date | None = None,
+                     since: dt.date | None = None) -> pa.Table:
+        """The segment table, or how it came about: `k` (the indices for k = 2..10 beside
+        the choice), `crosstab` (clusters × their members' own rule names), `names` (the
+        eight names: buyers in cluster mode beside rule mode)."""
+        _check_choice("--view", view, SEGMENT_VIEWS)
+        if view == "segments":
+            return self.segments(as_of, since)
+        self.build(["ads_rfm"], as_of, since)
+        if view == "k":
+            return k_table(self.rfm_notes())
+        if view == "crosstab":
+            table = self.engine.query(SEGMENT_CROSSTAB_SQL.format(rank=segments.rank_cases()))
+            en = pa.array([segments.EN[s] for s in table.column("rule_segment").to_pylist()], pa.string())
+            return table.add_column(4, "rule_segment_en", en)
+        names = ", ".join(f"({sql_text(zh)}, {sql_text(en)}, {i})"
+                          for i, (zh, en) in enumerate(segments.SEGMENTS.values()))
+        return self.engine.query(SEGMENT_NAMES_SQL.format(names=names))
+
+    def segment_caption(self, lang: str | None = None) -> str:
+        """Which k and why, in one line (the segment table's caption everywhere)."""
+        notes, lang = self.rfm_notes(), lang or self.settings.lang
+        if notes.get("mode") == "rules" or not notes.get("k"):
+            return pick(lang, "规则分群：每位客户按自己的 R/F/M 与购买客户均值比较命名",
+                        "rule mode: each customer named by its own R/F/M against the buyers' means")
+        reason = notes["k_reason_zh"] if lang == "zh" else notes["k_reason"]
+        stability = notes.get("stability")
+        tail = "" if stability is None else pick(lang, f"；稳定性 ARI {stability:.2f}",
+                                                  f"; stability ARI {stability:.2f}")
+        return f"K-means k={notes['k']}：{reason}{tail}" if lang == "zh" else \
+            f"K-means k={notes['k']}: {reason}{tail}"
 
     def rfm(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
         return self.read("ads_rfm", as_of, since, order_by="user_id")
@@ -354,6 +409,18 @@ class Workspace:
     def rfm_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_rfm")
         return meta.get("notes", {}) if meta else {}
+
+
+def k_table(notes: dict[str, Any]) -> pa.Table:
+    """The K-means diagnostics of the last ads_rfm build, one row per k."""
+    rows = [{"k": d["k"], "inertia": d["inertia"], "silhouette": d["silhouette"],
+             "calinski_harabasz": d["calinski_harabasz"], "min_share": d["min_share"],
+             "stability": d.get("stability"), "chosen": d["k"] == notes.get("k")}
+            for d in notes.get("diagnostics", [])]
+    schema_ = pa.schema([("k", pa.int64()), ("inertia", pa.float64()), ("silhouette", pa.float64()),
+                         ("calinski_harabasz", pa.float64()), ("min_share", pa.float64()),
+                         ("stability", pa.float64()), ("chosen", pa.bool_())])
+    return pa.Table.from_pylist(rows, schema=schema_)
 
 
 def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:

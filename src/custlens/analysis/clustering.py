@@ -1,32 +1,71 @@
 """K-means on standardized log1p(R, F, M), reproducible on any engine.
 
+Why k is not chosen by silhouette. On real RFM data silhouette (Rousseeuw 1987),
+Calinski-Harabasz (1974) and Davies-Bouldin all reward the one strong split — one-time
+against repeat buyers — and beyond it the cloud is a continuum: on CDNOW they pick k = 2,
+which names two segments, "the best" and "the rest". Published practice fixes k for the
+business (4–8) and keeps the indices as a check. So the default is k = min(8, buyers // 50)
+(at least 2), lowered while the smallest fitted cluster holds < 1 % of buyers; `auto`
+takes the best silhouette over 4..8 under the same small-shop rule; a number fixes k.
+The indices for k = 2..10 are always computed and shown beside the choice.
+
+Stability is reported as the mean adjusted Rand index (Hubert & Arabie 1985) between the
+fit and K-means refitted on 20 seeded bootstrap resamples of the probe (Lange et al. 2004;
+Hennig 2007): near 1, the partition is a property of the data; well below, of the seed.
+
 The fit runs in the driver, seeded, on at most `sample_size` buyers drawn by a hash of
 user_id (CRC-32 of its UTF-8 bytes, ties by id: the same sample whatever the engine or
-row order). k is chosen from 2..8 by the silhouette (Rousseeuw 1987) on the first
-`silhouette_size` of that sample unless given. Cluster numbers are ordered by value, so
-they do not depend on K-means' arbitrary labels; every customer is assigned to its
+row order). Equal points are fitted once with their count as weight (real RFM data has
+heavy ties: Taobao's R, F, M take a few hundred distinct values among a million buyers),
+which is the same objective as fitting every copy. Cluster numbers are ordered by value,
+so they do not depend on K-means' arbitrary labels; every customer is assigned to its
 nearest centre inside the engine (assign_sql).
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, silhouette_score
 
-__all__ = ["Fit", "fit", "hash_order", "distance_sql", "assign_sql"]
+__all__ = ["Fit", "Choice", "fit", "choose_k", "default_k", "hash_order", "distance_sql",
+           "assign_sql", "AUTO_RANGE", "DIAGNOSTIC_RANGE", "MIN_SHARE", "BUYERS_PER_CLUSTER"]
 
-K_RANGE = range(2, 9)
+DIAGNOSTIC_RANGE = range(2, 11)  # the k table: always computed, always shown
+AUTO_RANGE = range(4, 9)  # what `k = "auto"` may pick from
+MAX_K = 8  # the eight customary names
+BUYERS_PER_CLUSTER = 50  # a small shop gets fewer clusters: k ≤ buyers // 50
+MIN_SHARE = 0.01  # every cluster holds at least 1 % of buyers
+BOOTSTRAPS = 20
+N_INIT = 4
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which k, and why, in words a person reads (zh and en) and as data."""
+
+    k: int
+    setting: str  # "default", "auto" or "fixed"
+    cap: int  # min(8, buyers // 50), at least 2
+    lowered_from: int | None = None  # the default or auto k before the 1 % rule lowered it
+    reason_zh: str = ""
+    reason_en: str = ""
 
 
 @dataclass(frozen=True)
 class Fit:
     k: int
     centres: np.ndarray  # k × 3, standardized log1p space, value-ordered
-    silhouette: dict[int, float]
+    choice: Choice
+    diagnostics: list[dict] = field(default_factory=list)  # one row per k of DIAGNOSTIC_RANGE
+    stability: float | None = None  # bootstrap ARI of the chosen k
+
+    @property
+    def silhouette(self) -> dict[int, float]:
+        return {d["k"]: d["silhouette"] for d in self.diagnostics if d["silhouette"] is not None}
 
 
 def hash_order(user_ids: list[str]) -> np.ndarray:
@@ -35,8 +74,120 @@ def hash_order(user_ids: list[str]) -> np.ndarray:
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
 
 
-def _kmeans(points: np.ndarray, k: int, seed: int, n_init: int = 4) -> KMeans:
-    return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(points)
+def default_k(buyers: int) -> int:
+    """min(8, buyers // 50), at least 2: the k a shop of this size can fill."""
+    return max(2, min(MAX_K, buyers // BUYERS_PER_CLUSTER))
+
+
+@dataclass
+class _Trial:
+    """One K-means fit on the weighted distinct points of the sample."""
+
+    model: KMeans
+    labels: np.ndarray  # per sample point
+    share: np.ndarray  # per cluster, of the sample
+
+    @property
+    def min_share(self) -> float:
+        return float(self.share.min())
+
+
+class _Sample:
+    def __init__(self, sample: np.ndarray, seed: int, silhouette_size: int) -> None:
+        self.points = sample
+        self.unique, self.inverse, counts = np.unique(sample, axis=0, return_inverse=True,
+                                                      return_counts=True)
+        self.inverse = self.inverse.reshape(-1)
+        self.weights = counts.astype(float)
+        self.seed = seed
+        self.probe = sample[:silhouette_size]
+        self.trials: dict[int, _Trial] = {}
+
+    @property
+    def distinct(self) -> int:
+        return len(self.unique)
+
+    def trial(self, k: int) -> _Trial:
+        if k not in self.trials:
+            model = KMeans(n_clusters=k, n_init=N_INIT, random_state=self.seed).fit(
+                self.unique, sample_weight=self.weights)
+            labels = model.labels_[self.inverse]
+            share = np.bincount(labels, minlength=k) / len(labels)
+            self.trials[k] = _Trial(model, labels, share)
+        return self.trials[k]
+
+    def diagnostic(self, k: int) -> dict:
+        t = self.trial(k)
+        probe_labels = t.labels[: len(self.probe)]
+        two = 1 < len(set(probe_labels.tolist())) < len(self.probe)
+        sil = float(silhouette_score(self.probe, probe_labels)) if two else None
+        two_full = 1 < len(set(t.labels.tolist())) < len(self.points)
+        ch = float(calinski_harabasz_score(self.points, t.labels)) if two_full else None
+        return {"k": k, "inertia": float(t.model.inertia_), "silhouette": sil,
+                "calinski_harabasz": ch, "min_share": t.min_share,
+                "stability": self.stability(k)}
+
+    def stability(self, k: int) -> float | None:
+        """Mean ARI between the fit's labels on the probe and refits on bootstrap resamples."""
+        probe = self.probe
+        if k < 2 or len(np.unique(probe, axis=0)) <= k:
+            return None
+        reference = self.trial(k).labels[: len(probe)]
+        rng = np.random.default_rng(self.seed)
+        scores = []
+        for b in range(BOOTSTRAPS):
+            draw = probe[rng.integers(0, len(probe), len(probe))]
+            if len(np.unique(draw, axis=0)) < k:
+                continue
+            refit = KMeans(n_clusters=k, n_init=1, random_state=self.seed + b + 1).fit(draw)
+            scores.append(adjusted_rand_score(reference, refit.predict(probe)))
+        return float(np.mean(scores)) if scores else None
+
+
+def choose_k(setting: int | str | None, buyers: int, distinct: int,
+             min_share_of: dict[int, float] | None = None,
+             silhouette_of: dict[int, float] | None = None) -> Choice:
+    """The k rule (see the module docstring), given each candidate k's smallest cluster
+    share and silhouette as dicts, so the rule is testable without fitting."""
+    shares = min_share_of or {}
+    sils = silhouette_of or {}
+    cap = default_k(buyers)
+    if distinct < 2:
+        return Choice(1, "fixed" if setting not in (None, 0, "", "auto") else "default", cap,
+                      None, "只有一种 R/F/M 组合：一个簇", "only one distinct R/F/M: one cluster")
+    if setting not in (None, 0, "", "auto"):
+        k = min(int(setting), distinct)
+        return Choice(k, "fixed", cap, None, f"设定 segment.k = {setting}",
+                      f"set by segment.k = {setting}")
+
+    def lowered(k: int) -> int:
+        while k > 2 and shares.get(k, 1.0) < MIN_SHARE:
+            k -= 1
+        return k
+
+    start = min(cap, distinct)
+    if setting == "auto":
+        candidates = [k for k in AUTO_RANGE if k <= start and shares.get(k, 1.0) >= MIN_SHARE
+                      and sils.get(k) is not None]
+        if candidates:
+            k = max(candidates, key=lambda c: (sils[c], -c))
+            return Choice(k, "auto", cap, None,
+                          f"auto：k = 4..{min(8, start)} 中轮廓系数最高（{sils[k]:.3f}）",
+                          f"auto: best silhouette over k = 4..{min(8, start)} ({sils[k]:.3f})")
+    k = lowered(start)
+    size = f"min(8, 购买客户 {buyers:,} ÷ 50) = {cap}"
+    size_en = f"min(8, {buyers:,} buyers ÷ 50) = {cap}"
+    fallback = ("auto 无可选 k（店铺太小），按默认：" if setting == "auto" else "默认：")
+    fallback_en = ("auto had no k to pick (a small shop), so the default: " if setting == "auto"
+                   else "default: ")
+    if k < start:
+        return Choice(k, "auto" if setting == "auto" else "default", cap, start,
+                      f"{fallback}{size}，降到 {k} 使每簇 ≥ 1% 的购买客户",
+                      f"{fallback_en}{size_en}, lowered to {k} so every cluster holds ≥ 1 % of buyers")
+    return Choice(k, "auto" if setting == "auto" else "default", cap, None,
+                  f"{fallback}{size}，每簇 ≥ 1% 的购买客户（k 是业务选择，指标见 --view k）",
+                  f"{fallback_en}{size_en}, every cluster ≥ 1 % of buyers "
+                  "(k is a business choice; the indices: --view k)")
 
 
 def _value_order(centres: np.ndarray) -> np.ndarray:
@@ -45,25 +196,23 @@ def _value_order(centres: np.ndarray) -> np.ndarray:
     return np.array(sorted(range(len(centres)), key=lambda i: (-score[i], *centres[i])))
 
 
-def fit(z: np.ndarray, order: np.ndarray, k: int | None, seed: int,
+def fit(z: np.ndarray, order: np.ndarray, k: int | str | None, seed: int,
         sample_size: int, silhouette_size: int) -> Fit:
-    """z: all buyers' standardized features (n × 3); order: hash_order of their ids."""
-    sample = z[order[:sample_size]]
-    distinct = len(np.unique(sample, axis=0))
-    scores: dict[int, float] = {}
-    if not k:
-        probe = sample[:silhouette_size]
-        probe_distinct = len(np.unique(probe, axis=0))
-        for cand in K_RANGE:
-            if cand >= probe_distinct:
-                break
-            labels = _kmeans(probe, cand, seed, n_init=2).labels_
-            if len(set(labels)) > 1:
-                scores[cand] = float(silhouette_score(probe, labels))
-        k = max(scores, key=lambda c: (scores[c], -c)) if scores else 1
-    k = max(1, min(k, distinct))
-    centres = _kmeans(sample, k, seed).cluster_centers_ if k > 1 else sample.mean(axis=0, keepdims=True)
-    return Fit(k, centres[_value_order(centres)], scores)
+    """z: all buyers' standardized features (n × 3); order: hash_order of their ids;
+    k: a number, "auto", or None/0 for the default rule."""
+    s = _Sample(z[order[:sample_size]], seed, silhouette_size)
+    ks = [c for c in DIAGNOSTIC_RANGE if c <= s.distinct]
+    diagnostics = [s.diagnostic(c) for c in ks]
+    choice = choose_k(k, len(z), s.distinct,
+                      {d["k"]: d["min_share"] for d in diagnostics},
+                      {d["k"]: d["silhouette"] for d in diagnostics if d["silhouette"] is not None})
+    if choice.k == 1:
+        return Fit(1, s.points.mean(axis=0, keepdims=True), choice, diagnostics, None)
+    centres = s.trial(choice.k).model.cluster_centers_
+    stability = next((d["stability"] for d in diagnostics if d["k"] == choice.k), None)
+    if choice.k not in ks:
+        stability = s.stability(choice.k)
+    return Fit(choice.k, centres[_value_order(centres)], choice, diagnostics, stability)
 
 
 def distance_sql(z_cols: tuple[str, str, str], centres: np.ndarray) -> list[str]:

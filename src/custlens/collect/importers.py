@@ -21,7 +21,13 @@ import pyarrow.parquet as pq
 
 from custlens import schema
 from custlens.collect.mapping import FieldPlan, Mapping
-from custlens.collect.readers import Source, csv_rejects, open_source, renumber_after_rejects
+from custlens.collect.readers import (
+    Source,
+    csv_rejects,
+    open_source,
+    records_source,
+    renumber_after_rejects,
+)
 from custlens.config import record_shop_preset
 from custlens.hub.lake import Batch, Lake, file_fingerprint
 from custlens.hub.lock import writer_lock
@@ -260,3 +266,49 @@ def import_online_retail(lake: Lake, path: Path) -> list[ImportResult]:
                                       "price": "UnitPrice"}, tz="Europe/London"),
                    "Europe/London", kind="online-retail")
     return [lines, items]
+
+
+CDNOW_TZ = "America/New_York"
+
+
+def _cdnow_records(path: Path) -> tuple[list[dict[str, object]], list[dict]]:
+    """CDNOW text: whitespace separated, no header. The 1/10 sample has five columns
+    (master id, sample id, YYYYMMDD, CDs, dollars), the master file four (customer id,
+    YYYYMMDD, CDs, dollars). The customer is the master id in both, so the same person has
+    the same id in either file; each row is one order, id `<customer>-<date>-<n>` (n counts
+    that customer's rows of that day, in file order)."""
+    records: list[dict[str, object]] = []
+    broken: list[dict] = []
+    seen: dict[tuple[str, str], int] = {}
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        for n, line in enumerate(fh, start=1):
+            parts = line.split()
+            if not parts or (not records and not broken and not parts[0].isdigit()):
+                continue  # blank, or a header line (the copy in `lifetimes` has one)
+            if len(parts) not in (4, 5):
+                broken.append({"_line": n, "raw": line.rstrip("\n"),
+                               "reason": f"expected 4 (master file) or 5 (sample) fields, found {len(parts)}"})
+                continue
+            user, date, cds, dollars = parts[0], parts[-3], parts[-2], parts[-1]
+            seen[(user, date)] = seen.get((user, date), 0) + 1
+            records.append({"_line": n, "user_id": user, "order_id": f"{user}-{date}-{seen[(user, date)]}",
+                            "order_ts": date, "cds": cds, "amount": dollars})
+    return records, broken
+
+
+def import_cdnow(lake: Lake, path: Path) -> ImportResult:
+    """The public CDNOW purchase file (Fader & Hardie): one paid order per row, USD, in
+    the US Eastern time zone (the data has dates only: each is that local day)."""
+    record_shop_preset(lake.root, {"timezone": CDNOW_TZ, "currency": "USD",
+                                   "orders_from": "orders"})
+    opts = ImportOptions(map={"order_id": "order_id", "user_id": "user_id", "order_ts": "order_ts",
+                              "amount": "amount"}, tz=CDNOW_TZ, time_format="%Y%m%d",
+                         constants={"status": "paid"})
+
+    def opener(con: duckdb.DuckDBPyConnection, scratch: Path) -> Source:
+        records, broken = _cdnow_records(path)
+        return records_source(con, records, broken, ensure=("user_id", "order_id", "order_ts", "amount"))
+
+    options = {"kind": "cdnow", **opts.fingerprint_part()}
+    return ingest_source(lake, "orders", str(path), file_fingerprint(path), opener, opts,
+                         CDNOW_TZ, options)

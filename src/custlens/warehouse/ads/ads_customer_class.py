@@ -1,7 +1,9 @@
 """ads_customer_class — one row per customer active before the analysis date.
 
 Exactly one class, first match wins: core, low_repurchase (buyers, from ads_rfm),
-intent (favourited or carted, never bought), browser (page views only).
+intent (favourited or carted, never bought; or placed orders, none of them paid — a
+customer whose orders were all cancelled or refunded showed intent), browser (page views
+only, no order).
 """
 
 from custlens.warehouse.model import Column, Model
@@ -11,6 +13,7 @@ WITH activity AS (
     SELECT user_id,
            CAST(sum(count_pv) AS BIGINT) AS count_pv, CAST(sum(count_fav) AS BIGINT) AS count_fav,
            CAST(sum(count_cart) AS BIGINT) AS count_cart, CAST(sum(count_buy) AS BIGINT) AS count_buy,
+           CAST(sum(count_unpaid_orders) AS BIGINT) AS count_unpaid_orders,
            max(dt) AS last_active_date
     FROM dws_customer_day
     WHERE dt < {as_of} AND ({since} IS NULL OR dt >= {since})
@@ -18,7 +21,7 @@ WITH activity AS (
 )
 SELECT a.user_id,
        CASE WHEN r.user_id IS NOT NULL THEN r.class
-            WHEN a.count_fav + a.count_cart > 0 THEN 'intent'
+            WHEN a.count_fav + a.count_cart + a.count_unpaid_orders > 0 THEN 'intent'
             ELSE 'browser' END AS class,
        r.user_id IS NOT NULL AS is_buyer,
        coalesce(r.is_lapsed, date_diff('day', a.last_active_date, {as_of}) > {lapse_days}) AS is_lapsed,

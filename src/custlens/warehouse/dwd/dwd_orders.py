@@ -7,7 +7,9 @@ has no orders at all (Taobao UserBehavior, shop.orders_from = "events") each `bu
 is an order of amount 1, so M counts items bought.
 
 GMV counts every order that was paid, refunded later or not (DESIGN.md: GMV before
-refunds, net GMV after); F counts only orders still paid.
+refunds, net GMV after); F counts only orders still paid. A paid order is an order
+whatever its amount: a $0 order (a free sample, a fully discounted order) counts for R, F,
+GMV and order counts; only negative rows (returns) are never orders.
 """
 
 from custlens.warehouse.model import Column, Model
@@ -42,10 +44,10 @@ orders AS (
 )
 SELECT order_id, user_id, order_ts, status, amount, channel,
        CAST(timezone({tz}, order_ts) AS DATE) AS order_date,
-       (status = 'paid' AND amount > 0) AS is_paid,
-       (status IN ('paid', 'refunded') AND amount > 0) AS in_gmv,
-       (status IN ('paid', 'refunded') AND amount > 0 AND user_id IS NOT NULL
-        AND row_number() OVER (PARTITION BY user_id, status IN ('paid', 'refunded') AND amount > 0
+       (status = 'paid' AND amount >= 0) AS is_paid,
+       (status IN ('paid', 'refunded') AND amount >= 0) AS in_gmv,
+       (status IN ('paid', 'refunded') AND amount >= 0 AND user_id IS NOT NULL
+        AND row_number() OVER (PARTITION BY user_id, status IN ('paid', 'refunded') AND amount >= 0
                                ORDER BY order_ts, order_id) = 1) AS is_first_order
 FROM orders
 """
@@ -66,9 +68,9 @@ MODEL = Model(
                not_null=True),
         Column("channel", "VARCHAR"),
         Column("order_date", "DATE", "local date", not_null=True),
-        Column("is_paid", "BOOLEAN", "status paid and amount > 0: counts as an order in F",
+        Column("is_paid", "BOOLEAN", "status paid and amount ≥ 0: counts as an order in F",
                not_null=True),
-        Column("in_gmv", "BOOLEAN", "paid, even if refunded later (amount > 0): counts in GMV",
+        Column("in_gmv", "BOOLEAN", "paid, even if refunded later (amount ≥ 0): counts in GMV",
                not_null=True),
         Column("is_first_order", "BOOLEAN", "the customer's first order counted in GMV",
                not_null=True),

@@ -15,6 +15,7 @@ WITH behaviour AS (
 purchases AS (
     SELECT user_id, order_date AS dt,
            count(*) FILTER (WHERE is_paid) AS count_orders,
+           count(*) FILTER (WHERE NOT is_paid AND amount >= 0) AS count_unpaid_orders,
            CAST(coalesce(sum(CAST(amount AS DECIMAL(38, 6))) FILTER (WHERE is_paid), 0) AS DOUBLE)
                AS amount_paid,
            CAST(coalesce(-sum(CAST(amount AS DECIMAL(38, 6))) FILTER (WHERE amount < 0), 0) AS DOUBLE)
@@ -26,7 +27,9 @@ purchases AS (
 SELECT coalesce(b.user_id, p.user_id) AS user_id, coalesce(b.dt, p.dt) AS dt,
        coalesce(count_pv, 0) AS count_pv, coalesce(count_fav, 0) AS count_fav,
        coalesce(count_cart, 0) AS count_cart, coalesce(count_buy, 0) AS count_buy,
-       coalesce(count_orders, 0) AS count_orders, coalesce(amount_paid, 0) AS amount_paid,
+       coalesce(count_orders, 0) AS count_orders,
+       coalesce(count_unpaid_orders, 0) AS count_unpaid_orders,
+       coalesce(amount_paid, 0) AS amount_paid,
        coalesce(amount_returned, 0) AS amount_returned
 FROM behaviour b FULL JOIN purchases p ON b.user_id = p.user_id AND b.dt = p.dt
 """
@@ -45,7 +48,9 @@ MODEL = Model(
         Column("count_fav", "BIGINT", not_null=True),
         Column("count_cart", "BIGINT", not_null=True),
         Column("count_buy", "BIGINT", not_null=True),
-        Column("count_orders", "BIGINT", "paid orders (amount > 0)", not_null=True),
+        Column("count_orders", "BIGINT", "paid orders (any amount ≥ 0)", not_null=True),
+        Column("count_unpaid_orders", "BIGINT", "orders placed but cancelled, refunded or "
+               "not paid", not_null=True),
         Column("amount_paid", "DOUBLE", "gross paid amount", not_null=True),
         Column("amount_returned", "DOUBLE", "returns (negative rows), as a positive amount",
                not_null=True),
