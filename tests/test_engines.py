@@ -42,6 +42,7 @@ DATASETS: dict[str, Callable[[Workspace, Path], object]] = {
 
 ANALYSES: dict[str, Callable[[Workspace], pa.Table]] = {
     "segments": lambda ws: ws.segments(),
+    **{f"segment_view_{v}": (lambda ws, v=v: ws.segment_view(v)) for v in ("k", "crosstab", "names")},
     "rfm": lambda ws: ws.rfm(),
     "classes": lambda ws: ws.class_summary(),
     "periods": lambda ws: ws.periods(),
@@ -147,10 +148,18 @@ def test_every_analysis_equal_on_both_engines(engines):
 
 
 def test_notes_and_clusters_equal(engines):
-    """The K-means fit sees the same hash-drawn sample on both engines: same k, same centres."""
+    """The K-means fit sees the same hash-drawn sample on both engines: same k (for the same
+    reason), same centres, same diagnostics and bootstrap stability, same tiers."""
     _, duck, spark = engines
     a, b = duck.rfm_notes(), spark.rfm_notes()
     assert a["k"] == b["k"] and a["buyers"] == b["buyers"]
+    assert a["k_reason"] == b["k_reason"] and a["stability"] == pytest.approx(b["stability"], abs=1e-9)
+    assert [d["k"] for d in a["diagnostics"]] == [d["k"] for d in b["diagnostics"]]
+    for da, db in zip(a["diagnostics"], b["diagnostics"], strict=True):
+        for key, va in da.items():
+            assert va == db[key] if va is None else va == pytest.approx(db[key], rel=1e-6), (da["k"], key)
+    assert [(c["label"], c["borderline"]) for c in a["clusters"]] == \
+        [(c["label"], c["borderline"]) for c in b["clusters"]]
     assert a["breakpoints"] == b["breakpoints"]
     for ca, cb in zip(a["centres"], b["centres"], strict=True):
         assert all(math.isclose(x, y, abs_tol=1e-6) for x, y in zip(ca, cb, strict=True))

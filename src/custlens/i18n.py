@@ -15,6 +15,7 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "clusters": ("聚类", "clusters"),
     "count_core": ("核心客户数", "core customers"),
     "tier": ("层级", "tier"),
+    "tiers": ("层级数", "tiers"),
     "segment_label": ("分群(层级)", "segment · tier (zh)"),
     "segment_label_en": ("分群层级(英文)", "segment · tier"),
     "borderline": ("临界维度", "borderline"),

@@ -33,9 +33,17 @@ class Format(StrEnum):
     xlsx = "xlsx"
 
 
-def _cell(value: object) -> str:
+# whole numbers that are labels, not quantities: no thousands separator
+PLAIN_INTEGERS = {"year", "hour", "weekday", "line", "_line", "cluster", "tier", "k", "periods_since"}
+
+
+def _cell(value: object, lang: str = "zh", column: str = "") -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, int) and column not in PLAIN_INTEGERS:
+        return f"{value:,}"
     if isinstance(value, float):
         if math.isnan(value):
             return ""
@@ -86,7 +94,7 @@ def _write_table(table: pa.Table, out: Path | None, lang: str, title: str | None
             pa.types.is_floating(table.schema.field(name).type)
         view.add_column(heading(name, lang), justify="right" if numeric else "left")
     for row in table.to_pylist():
-        view.add_row(*[f"{v:.1%}" if k in percent and isinstance(v, float) else _cell(v)
+        view.add_row(*[f"{v:.1%}" if k in percent and isinstance(v, float) else _cell(v, lang, k)
                        for k, v in row.items()])
     if out:
         with open(out, "w", encoding="utf-8") as fh:

@@ -62,10 +62,12 @@ SEGMENT_NAMES_SQL = """
             ORDER BY n.segment_rank"""
 # clusters × the names their members get one by one (rule mode): how mixed each cluster is
 SEGMENT_CROSSTAB_SQL = """
-            SELECT cluster, segment_label, segment_label_en, rule_segment, count(*) AS customers
-            FROM ads_rfm GROUP BY ALL
-            ORDER BY cluster NULLS LAST, min(CASE segment {rank} END), segment_label,
-                     CASE rule_segment {rank} END"""
+            SELECT cluster, segment_label, segment_label_en, rule_segment,
+                   CASE rule_segment {english} END AS rule_segment_en, customers FROM (
+                SELECT cluster, segment_label, segment_label_en, rule_segment, count(*) AS customers,
+                       min(CASE segment {rank} END) AS name_rank, min(CASE rule_segment {rank} END) AS rule_rank
+                FROM ads_rfm GROUP BY cluster, segment_label, segment_label_en, rule_segment)
+            ORDER BY cluster NULLS LAST, name_rank, segment_label, rule_rank"""
 SEGMENT_VIEWS = ("segments", "k", "crosstab", "names")
 GENERIC = ("events", "orders", "order-items", "customers", "items", "ad-spend", "identity",
            "action-receipts", "optouts")
@@ -218,15 +220,8 @@ class Workspace:
         if view == "segments":
             return self.segments(as_of, since)
         self.build(["ads_rfm"], as_of, since)
-        if view == "k":
-            return k_table(self.rfm_notes())
-        if view == "crosstab":
-            table = self.engine.query(SEGMENT_CROSSTAB_SQL.format(rank=segments.rank_cases()))
-            en = pa.array([segments.EN[s] for s in table.column("rule_segment").to_pylist()], pa.string())
-            return table.add_column(4, "rule_segment_en", en)
-        names = ", ".join(f"({sql_text(zh)}, {sql_text(en)}, {i})"
-                          for i, (zh, en) in enumerate(segments.SEGMENTS.values()))
-        return self.engine.query(SEGMENT_NAMES_SQL.format(names=names))
+        sql = segment_view_sql(view)
+        return k_table(self.rfm_notes()) if sql is None else self.engine.query(sql)
 
     def segment_caption(self, lang: str | None = None) -> str:
         """Which k and why, in one line (the segment table's caption everywhere)."""
@@ -409,6 +404,18 @@ class Workspace:
     def rfm_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_rfm")
         return meta.get("notes", {}) if meta else {}
+
+
+def segment_view_sql(view: str) -> str | None:
+    """The query behind a segment view over ads_rfm (None for `k`: it is the fit's notes)."""
+    if view == "k":
+        return None
+    if view == "crosstab":
+        english = " ".join(f"WHEN {sql_text(zh)} THEN {sql_text(en)}" for zh, en in segments.EN.items())
+        return SEGMENT_CROSSTAB_SQL.format(rank=segments.rank_cases(), english=english)
+    names = ", ".join(f"({sql_text(zh)}, {sql_text(en)}, {i})"
+                      for i, (zh, en) in enumerate(segments.SEGMENTS.values()))
+    return SEGMENT_NAMES_SQL.format(names=names)
 
 
 def k_table(notes: dict[str, Any]) -> pa.Table:

@@ -130,7 +130,7 @@ class _Sample:
     def stability(self, k: int) -> float | None:
         """Mean ARI between the fit's labels on the probe and refits on bootstrap resamples."""
         probe = self.probe
-        if k < 2 or len(np.unique(probe, axis=0)) <= k:
+        if k < 2 or len(np.unique(probe, axis=0)) < k:
             return None
         reference = self.trial(k).labels[: len(probe)]
         rng = np.random.default_rng(self.seed)

@@ -35,7 +35,7 @@ from custlens.masking import mask_table, mask_value
 from custlens.schema import PERSONAL_FIELDS
 from custlens.serve.auth import Accounts, Audit, Sessions, Throttle, User
 from custlens.serve.store import SORTS, open_store, publish_profiles
-from custlens.workspace import CLASS_SUMMARY_SQL, Workspace
+from custlens.workspace import CLASS_SUMMARY_SQL, Workspace, k_table, segment_view_sql
 
 WEB = Path(__file__).parent / "web"
 SESSION, CSRF = "custlens_session", "custlens_csrf"
@@ -375,8 +375,25 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
                 "currency": api.ws.settings.get("shop.currency")}
 
     @app.get("/api/segments", tags=["analyses"])
-    async def segments(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return answer("segments", lang, fmt, "ads_segments", "segment_rank")
+    async def segments(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json,
+                       view: Annotated[str, Query(pattern="^(segments|k|crosstab|names)$")] = "segments",
+                       ) -> Any:
+        """The segment table (one row per segment and tier), or how it came about: `k` (the
+        indices for k = 2..10), `crosstab` (clusters × their members' rule names), `names`
+        (the eight names, clusters vs rules); `caption` says which k and why."""
+        code = _lang(api, lang)
+
+        def make() -> Any:
+            sql = segment_view_sql(view)
+            if view == "segments":
+                table = read("ads_segments", "segment_rank, tier")
+            else:
+                table = k_table(api.ws.rfm_notes()) if sql is None else api.query(sql)
+            body = api.table(table, code, fmt, f"segments-{view}")
+            if isinstance(body, dict):
+                body["caption"] = api.ws.segment_caption(code)
+            return body
+        return api.cached(("segments", view, code, fmt), make)
 
     @app.get("/api/segments/points", tags=["analyses"])
     async def points(_: Analysts, n: Annotated[int, Query(ge=10, le=5000)] = 1500) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import datetime as dt
 from html import escape
 from typing import Any
 
-from custlens import plots
+from custlens import plots, segment_views
 from custlens.i18n import class_name, heading, kind_name, pick
 
 CSS = """
@@ -87,13 +87,26 @@ def _kpis(ws, lang: str) -> str:
 
 
 def _segments(ws, lang: str) -> str:
-    rows = ws.segments().to_pylist()
-    label = "segment" if lang == "zh" else "segment_en"
-    chart = plots.bars([r[label] for r in rows], [r["customers"] for r in rows],
-                       pick(lang, "各分群客户数", "Customers per segment"))
-    return chart + _table(rows, {label: "text", "customers": "num", "share": "pct",
-                                 "mean_recency_days": "num", "mean_frequency": "num",
-                                 "mean_monetary": "money", "monetary_share": "pct"}, lang)
+    """The segment table by label, the k choice with its reason, and the eight names beside
+    rule mode; the same views as `custlens segment` (segment_views)."""
+    rows = ws.segment_view("segments").to_pylist()
+    notes = ws.rfm_notes()
+    label = segment_views.label_column(lang)
+    chart = segment_views.chart("segments", ws.segment_view("segments"), notes, lang)
+    kinds = {label: "text", "customers": "num", "share": "pct", "mean_recency_days": "num",
+             "mean_frequency": "num", "mean_monetary": "money", "monetary_share": "pct",
+             "borderline": "text"}
+    names = ws.segment_view("names").to_pylist()
+    name = "segment" if lang == "zh" else "segment_en"
+    parts = [f'<p class="note">{escape(ws.segment_caption(lang))}</p>', chart, _table(rows, kinds, lang),
+             f"<h3>{escape(segment_views.title('names', notes, lang))}</h3>",
+             _table(names, {name: "text", "customers": "num", "tiers": "num", "rule_customers": "num"}, lang)]
+    k = ws.segment_view("k")
+    if k.num_rows:
+        parts += [segment_views.chart("k", k, notes, lang),
+                  _table(k.to_pylist(), {"k": "num", "silhouette": "num", "calinski_harabasz": "num",
+                                         "min_share": "pct", "stability": "num", "chosen": "text"}, lang)]
+    return "".join(parts)
 
 
 def _classes(ws, lang: str) -> str:

@@ -9,7 +9,10 @@ const UI = {
        scatter: "R/F/M 分布（抽样）", profile: "客户画像", contact: "联系方式", planned: "触达记录",
        view: "视图", by: "维度", attribution: "归因", level: "层级", none: "暂无数据", next: "下一页", prev: "上一页",
        wrong: "用户名或密码错误", busy: "尝试过多，请稍后再试", users: "用户管理", quarantine: "隔离记录",
-       role: "角色", add: "添加", audit: "审计日志", saved: "已保存"},
+       role: "角色", add: "添加", audit: "审计日志", saved: "已保存",
+       seg_segments: "分群", seg_names: "八类客户：聚类 vs 规则", seg_k: "k 的诊断指标", seg_crosstab: "聚类 × 规则分群",
+       seg_clusters: "聚类", seg_rules: "规则分群", silhouette: "轮廓系数", stability: "稳定性 (ARI)",
+       min_share10: "最小簇占比 ×10"},
   en: {overview: "Overview", segments: "Segments", classes: "Classes", periods: "Periods", funnel: "Funnel",
        retention: "Retention", repurchase: "Repurchase", channels: "Channels & ROAS", actions: "Action lists",
        customers: "Customers", login: "Sign in", name: "Name", password: "Password", logout: "Sign out",
@@ -19,7 +22,10 @@ const UI = {
        profile: "Customer profile", contact: "Contact", planned: "Contacts planned", view: "View", by: "By",
        attribution: "Attribution", level: "Level", none: "No data", next: "Next", prev: "Previous",
        wrong: "Wrong name or password", busy: "Too many attempts; try again later", users: "Users",
-       quarantine: "Quarantine", role: "Role", add: "Add", audit: "Audit log", saved: "Saved"},
+       quarantine: "Quarantine", role: "Role", add: "Add", audit: "Audit log", saved: "Saved",
+       seg_segments: "Segments", seg_names: "The eight names: clusters vs rules", seg_k: "Diagnostics over k",
+       seg_crosstab: "Clusters × rule names", seg_clusters: "clusters", seg_rules: "rules",
+       silhouette: "silhouette", stability: "stability (ARI)", min_share10: "smallest cluster ×10"},
 };
 const PAGES = ["overview", "segments", "classes", "periods", "funnel", "retention", "repurchase",
                "channels", "actions", "customers", "quarantine", "users"];
@@ -111,17 +117,53 @@ const render = {
                {name: t("buyers"), type: "line", yAxisIndex: 1, data: d.trend.map((r) => r.buyers), showSymbol: false}]});
   },
   async segments(main) {
-    const d = await api("/api/segments");
-    const p = await api("/api/segments/points");
-    const name = state.lang === "zh" ? "segment" : "segment_en";
-    main.innerHTML = `<h1>${t("segments")}</h1><div class="chart" id="c1"></div><div class="chart" id="c2"></div>
-      <div class="bar">${downloadLink("/api/segments")}</div>${table(d)}`;
-    bars($("#c1"), t("segments"), d.rows.map((r) => r[name]), d.rows.map((r) => r.customers));
-    const groups = [...new Set(p.rows.map((r) => r[name]))];
-    chart($("#c2"), {title: {text: t("scatter"), textStyle: {fontSize: 14}}, tooltip: {trigger: "item"},
-      legend: {top: 8, right: 20}, xAxis: {type: "value", name: "R"}, yAxis: {type: "log", name: "M"},
-      series: groups.map((g) => ({name: g, type: "scatter", symbolSize: (v) => 4 + Math.min(v[2], 20),
-        data: p.rows.filter((r) => r[name] === g).map((r) => [r.recency_days, Math.max(r.monetary, 1), r.frequency])}))});
+    const view = params().get("view") || "segments";
+    const d = await api("/api/segments?view=" + view);
+    const views = ["segments", "names", "k", "crosstab"].map((v) => [v, t("seg_" + v)]);
+    main.innerHTML = `<h1>${t("segments")}</h1><div class="bar">${t("view")} ${select("view", views, view)}
+      ${downloadLink("/api/segments?view=" + view)}</div><p class="caption">${esc(d.caption)}</p>
+      <div class="chart" id="c1"></div><div class="chart" id="c2"></div>${table(d)}`;
+    $("#view").onchange = (e) => go("segments", {view: e.target.value});
+    const zh = state.lang === "zh";
+    if (view === "segments") {
+      const label = zh ? "segment_label" : "segment_label_en";
+      bars($("#c1"), t("segments"), d.rows.map((r) => r[label]), d.rows.map((r) => r.customers));
+      const p = await api("/api/segments/points");
+      const name = zh ? "segment" : "segment_en";
+      const groups = [...new Set(p.rows.map((r) => r[name]))];
+      chart($("#c2"), {title: {text: t("scatter"), textStyle: {fontSize: 14}}, tooltip: {trigger: "item"},
+        legend: {top: 8, right: 20}, xAxis: {type: "value", name: "R"}, yAxis: {type: "log", name: "M"},
+        series: groups.map((g) => ({name: g, type: "scatter", symbolSize: (v) => 4 + Math.min(v[2], 20),
+          data: p.rows.filter((r) => r[name] === g).map((r) => [r.recency_days, Math.max(r.monetary, 1), r.frequency])}))});
+    } else if (view === "names") {
+      const name = zh ? "segment" : "segment_en";
+      chart($("#c1"), {title: {text: t("seg_names"), textStyle: {fontSize: 14}}, legend: {top: 8, right: 20},
+        xAxis: {type: "value"}, yAxis: {type: "category", data: d.rows.map((r) => r[name]), inverse: true},
+        series: [{name: t("seg_clusters"), type: "bar", data: d.rows.map((r) => r.customers)},
+                 {name: t("seg_rules"), type: "bar", data: d.rows.map((r) => r.rule_customers)}]});
+    } else if (view === "k") {
+      const ks = d.rows.map((r) => r.k);
+      const chosen = d.rows.filter((r) => r.chosen).map((r) => r.k)[0];
+      chart($("#c1"), {title: {text: t("seg_k"), textStyle: {fontSize: 14}}, legend: {top: 8, right: 20},
+        xAxis: {type: "category", data: ks, name: "k"}, yAxis: {type: "value", min: 0, max: 1},
+        series: [{name: t("silhouette"), type: "line", data: d.rows.map((r) => r.silhouette),
+                  markLine: chosen === undefined ? undefined : {symbol: "none", data: [{xAxis: String(chosen)}]}},
+                 {name: t("stability"), type: "line", data: d.rows.map((r) => r.stability)},
+                 {name: t("min_share10"), type: "line", data: d.rows.map((r) => Math.min(1, 10 * r.min_share))}]});
+    } else {
+      const label = zh ? "segment_label" : "segment_label_en";
+      const rule = zh ? "rule_segment" : "rule_segment_en";
+      const rows = [...new Set(d.rows.map((r) => r[label]))];
+      const cols = [...new Set(d.rows.map((r) => r[rule]))];
+      const totals = Object.fromEntries(rows.map((x) => [x, d.rows.filter((r) => r[label] === x)
+        .reduce((a, r) => a + r.customers, 0)]));
+      chart($("#c1"), {title: {text: t("seg_crosstab"), textStyle: {fontSize: 14}}, tooltip: {position: "top"},
+        grid: {left: 160, right: 30, top: 40, bottom: 90},
+        xAxis: {type: "category", data: cols, axisLabel: {rotate: 30}}, yAxis: {type: "category", data: rows, inverse: true},
+        visualMap: {min: 0, max: 1, show: false, inRange: {color: ["#f4f6fb", "#3b6fb6"]}},
+        series: [{type: "heatmap", label: {show: true, formatter: (p) => (p.value[2] * 100).toFixed(0) + "%"},
+          data: d.rows.map((r) => [cols.indexOf(r[rule]), rows.indexOf(r[label]), r.customers / totals[r[label]]])}]});
+    }
   },
   async classes(main) {
     const d = await api("/api/classes");
