@@ -15,7 +15,7 @@ from custlens.cli import app
 
 runner = CliRunner()
 COMMANDS = [
-    [], ["generate"], ["import"], ["import", "taobao"], ["import", "online-retail"],
+    [], ["generate"], ["import"], ["import", "taobao"], ["import", "online-retail"], ["import", "cdnow"],
     ["import", "events"], ["import", "orders"], ["import", "order-items"], ["import", "customers"],
     ["import", "items"], ["import", "ad-spend"], ["import", "identity"], ["batches", "list"],
     ["batches", "undo"], ["quarantine", "list"], ["quarantine", "show"], ["build"], ["segment"],
@@ -72,7 +72,9 @@ def test_segment_table_in_both_languages(workdir):
 
 def test_export_rfm_round_trips_in_every_format(workdir):
     header = ["user_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
-              "m_score", "cluster", "segment", "segment_en", "class"]
+              "m_score", "cluster", "segment", "segment_en", "tier", "segment_label",
+              "segment_label_en", "borderline", "rule_segment", "r_threshold", "f_threshold",
+              "m_threshold", "cluster_recency_days", "cluster_frequency", "cluster_monetary", "class"]
     rows = list(csv.DictReader(io.StringIO(_cl(workdir, "export", "rfm").stdout)))
     assert list(rows[0]) == header
     _cl(workdir, "export", "rfm", "--format", "parquet", "--out", "rfm.parquet")

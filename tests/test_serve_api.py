@@ -95,6 +95,13 @@ def test_every_analysis_endpoint_answers_with_labelled_columns(app):
     zh = c.get("/api/segments?lang=zh").json()["columns"]
     en = c.get("/api/segments?lang=en").json()["columns"]
     assert {x["label"] for x in zh} & {"客户数"} and {x["label"] for x in en} & {"customers"}
+    segs = c.get("/api/segments?lang=zh").json()
+    assert "K-means k=" in segs["caption"] and {"tier", "segment_label", "borderline"} <= {
+        x["name"] for x in segs["columns"]}
+    views = {v: c.get(f"/api/segments?view={v}&lang=en").json() for v in ("k", "crosstab", "names")}
+    assert [r["k"] for r in views["k"]["rows"]] == list(range(2, 11))
+    assert sum(r["customers"] for r in views["crosstab"]["rows"]) == sum(r["customers"] for r in segs["rows"])
+    assert len(views["names"]["rows"]) == 8 and views["names"]["caption"].startswith("K-means k=")
     overview = c.get("/api/overview").json()
     assert overview["kpis"]["customers"] > 2000 and len(overview["trend"]) > 300
     clv = c.get("/api/clv?size=5").json()
@@ -328,6 +335,11 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
         page.click("a.download >> nth=0")
     data = Path(info.value.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and "重要" in data.decode("utf-8")
+    assert "K-means k=" in page.inner_text("p.caption")
+    for view in ("k", "crosstab", "names"):  # how the segments came about, each drawn
+        page.select_option("#view", view)
+        page.wait_for_function(f"location.hash.includes('view={view}') && document.querySelector('main canvas')")
+        page.screenshot(path=str(ARTIFACTS / f"web-zh-segments-{view}.png"), full_page=True)
     # a customer: search, open the profile; contact data masked for an analyst
     page.click("nav a[data-page=customers]")
     page.wait_for_selector("main table a")

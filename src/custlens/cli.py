@@ -24,6 +24,7 @@ from custlens.cli_common import (
     report_imports,
 )
 from custlens.cli_segments import segment
+from custlens.collect.exports import PRESETS as EXPORT_PRESETS
 from custlens.collect.generate import ShopSpec
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
@@ -112,6 +113,39 @@ def import_cdnow(file: Path) -> None:
     report_imports(STATE.workspace().import_file("cdnow", file))
 
 
+def _export_command(preset: str | None):
+    def command(
+        files: Annotated[list[Path], typer.Argument(help="the export file(s)")],
+        value: Annotated[str | None, typer.Option("--value", help="status=RAW:paid|refunded|cancelled|pending,… (overrides the preset)")] = None,
+        amount_grain: Annotated[str | None, typer.Option("--amount-grain", help="order or line: whether a per-line file's amount is per order (taken once) or per line (summed)")] = None,
+        map: Annotated[str | None, typer.Option("--map", help="field=column,… to override the preset (e.g. user_id=买家昵称)")] = None,
+        encoding: Annotated[str | None, typer.Option("--encoding", help="default: detected (BOM, UTF-8, GB18030, UTF-16)")] = None,
+        sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name")] = None,
+    ) -> None:
+        ws = STATE.workspace()
+        for file in files:
+            found, converted, results = ws.import_export(
+                file, preset, values=parse_values(value), amount_grain=amount_grain,
+                mapped=dict(parse_pairs(map, "--map")), encoding=encoding, sheet=sheet)
+            console.info(f"recognised {found.summary}")
+            for note in found.layout.notes:
+                console.info(f"{found.layout.name} assumes: {note}")
+            for warning in converted.warnings:
+                console.warn(warning)
+            if converted.buyerless:
+                console.warn(f"{converted.buyerless:,} orders have no buyer: "
+                             + (found.layout.buyer_note or "customer-level analyses cannot see them"))
+            report_imports(results)
+
+    what = "one of the presets below, detected from its header" if preset is None else preset
+    command.__doc__ = (f"A seller back-end export ({what}): orders, lines and refunds with the "
+                       "platform's own status words; idempotent.")
+    return command
+
+
+import_app.command("auto")(_export_command(None))
+
+
 def _generic(kind: str):
     def command(
         file: Path,
@@ -136,6 +170,8 @@ def _generic(kind: str):
 
 for _kind in GENERIC:
     import_app.command(_kind)(_generic(_kind))
+for _preset in EXPORT_PRESETS:
+    import_app.command(_preset)(_export_command(_preset))
 _add_actions()
 
 

@@ -29,7 +29,8 @@ class TableSpec:
 
 
 BEHAVIORS = ("pv", "fav", "cart", "buy")
-ORDER_STATUSES = ("paid", "refunded", "cancelled")
+# pending: placed, not yet paid — never a purchase (no buyer, F, M or GMV); platform exports have it
+ORDER_STATUSES = ("paid", "refunded", "cancelled", "pending")
 CONTACT_CHANNELS = ("sms", "customer_service", "coupon", "gift", "email")
 # what became of a planned contact, in the order a contact goes through
 OUTCOMES = ("sent", "delivered", "failed", "opened", "clicked", "redeemed", "replied", "unsubscribed")

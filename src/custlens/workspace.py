@@ -131,6 +131,19 @@ class Workspace:
         self._refresh()
         return results
 
+    def import_export(self, path: str | Path, preset: str | None = None, **opts: Any):
+        """A seller back-end export (Taobao/Tmall, JD, 拼多多, 抖店, 有赞, Shopify), its layout
+        detected (or the named preset's checked): (what was recognised, how it was read,
+        the batches)."""
+        from custlens.collect.exports import import_export
+
+        path = Path(path)
+        if not path.is_file():
+            raise CustlensError(f"file not found: {path}")
+        found, converted, results = import_export(self.lake, path, self.settings.tz, preset, **opts)
+        self._refresh()
+        return found, converted, results
+
     def generate(self, spec: ShopSpec, out: Path | None = None) -> list[ImportResult]:
         """Generate a shop; into the lake, or as raw Parquet files under `out`."""
         if out is not None:

@@ -72,6 +72,8 @@ DEFAULT_VALUES: dict[str, dict[str, str]] = {
         "交易成功": "paid", "已付款": "paid", "已完成": "paid", "买家已付款": "paid",
         "卖家已发货": "paid", "已发货": "paid", "退款中": "refunded", "已退款": "refunded",
         "退款成功": "refunded", "交易关闭": "cancelled", "已取消": "cancelled",
+        "unpaid": "pending", "待付款": "pending", "待支付": "pending", "等待付款": "pending",
+        "等待买家付款": "pending",
     },
     "outcome": {
         **{o: o for o in OUTCOMES}, "success": "delivered", "fail": "failed", "error": "failed",

@@ -105,6 +105,25 @@ class Lake:
     def ops(self, *parts: str) -> Path:
         return self.root.joinpath("_ops", *parts)
 
+    def secret(self) -> bytes:
+        """The lake's own key (32 random bytes in `_ops/secret.key`, mode 0600) for keyed
+        hashes of personal values: whoever holds only derived data cannot reverse them by
+        trying every phone number."""
+        path = self.ops("secret.key")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(os.urandom(32))
+            try:
+                os.link(tmp, path)  # never replace a key another process wrote first
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_bytes()
+
     def table_dir(self, table: str) -> Path:
         return self.root / layer_of(table) / table
 

@@ -26,7 +26,7 @@ SELECT segment, segment_en, tier, segment_label, segment_label_en,
             THEN CAST(sum(CAST(monetary AS DECIMAL(38, 6))) / max(t.total_monetary) AS DOUBLE)
             ELSE 0 END AS monetary_share,
        coalesce(string_agg(DISTINCT CAST(cluster AS VARCHAR), ',' ORDER BY CAST(cluster AS VARCHAR)), '') AS clusters,
-       CASE WHEN count(DISTINCT borderline) = 1 THEN min(borderline) ELSE '' END AS borderline,
+       CASE WHEN min(borderline) = max(borderline) THEN min(borderline) ELSE '' END AS borderline,
        count(*) FILTER (WHERE class = 'core') AS count_core,
        CAST(CASE segment {ORDER} END AS INTEGER) AS segment_rank
 FROM ads_rfm CROSS JOIN totals t

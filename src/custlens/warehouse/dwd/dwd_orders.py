@@ -63,7 +63,7 @@ MODEL = Model(
         Column("order_id", "VARCHAR", not_null=True, unique=True),
         Column("user_id", "VARCHAR", "NULL for anonymous orders (outside RFM)"),
         Column("order_ts", "TIMESTAMPTZ", not_null=True),
-        Column("status", "VARCHAR", not_null=True, accepted=("paid", "refunded", "cancelled")),
+        Column("status", "VARCHAR", not_null=True, accepted=("paid", "refunded", "cancelled", "pending")),
         Column("amount", "DOUBLE", "in the shop's currency; items when orders_from=events",
                not_null=True),
         Column("channel", "VARCHAR"),
