@@ -26,7 +26,7 @@ from custlens.cli_common import (
 from custlens.cli_segments import segment
 from custlens.collect.exports import PRESETS as EXPORT_PRESETS
 from custlens.collect.generate import ShopSpec
-from custlens.collect.mapping import parse_pairs, parse_values
+from custlens.collect.mapping import fields_help, parse_pairs, parse_values
 from custlens.errors import CustlensError
 from custlens.hub.runs import recorded_run
 from custlens.i18n import heading, kind_name, pick
@@ -156,15 +156,18 @@ def _generic(kind: str):
         sep: Annotated[str | None, typer.Option("--sep", help="CSV separator (default: detected)")] = None,
         time_format: Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")] = None,
         sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name")] = None,
+        set_: Annotated[str | None, typer.Option("--set", help="field=VALUE,… a constant for a column the file lacks (e.g. qty=1)")] = None,
     ) -> None:
         ws = STATE.workspace()
         opts = {"map": dict(parse_pairs(map, "--map")), "values": parse_values(value),
+                "constants": dict(parse_pairs(set_, "--set")),
                 "encoding": encoding, "sep": sep, "time_format": time_format, "sheet": sheet}
         if tz:
             opts["tz"] = tz
         report_imports(ws.import_file(kind, file, **opts))
 
-    command.__doc__ = f"Import {kind} from CSV (any separator), XLSX, Parquet or JSON lines."
+    command.__doc__ = (f"Import {kind} from CSV (any separator), XLSX, Parquet or JSON lines.\n\n"
+                       + fields_help(kind.replace("-", "_")))
     return command
 
 
@@ -301,6 +304,8 @@ def sync(
     job: Annotated[str | None, typer.Option("--job", help="saved job name (default: the table's)")] = None,
     as_table: Annotated[str | None, typer.Option("--as", help="also load as orders, customers, items or order-items")] = None,
     map: Annotated[str | None, typer.Option("--map", help="field=column,… for --as")] = None,
+    value: Annotated[str | None, typer.Option("--value", help="field=raw:canonical,… for --as (e.g. status=2:paid)")] = None,
+    set_: Annotated[str | None, typer.Option("--set", help="field=VALUE,… a constant for --as (e.g. status=paid)")] = None,
     list_jobs: Annotated[bool, typer.Option("--list", help="show the saved jobs")] = False,
     fmt: FormatOpt = Format.table, out: OutOpt = None,
 ) -> None:
@@ -330,6 +335,10 @@ def sync(
             setattr(saved, attr, given)
     if map is not None:
         saved.map = dict(parse_pairs(map, "--map"))
+    if value is not None:
+        saved.values = parse_values(value)
+    if set_ is not None:
+        saved.constants = dict(parse_pairs(set_, "--set"))
     if saved.mode not in MODES:
         raise CustlensError(f"--mode {saved.mode!r}: one of {', '.join(MODES)}")
     if saved.as_table and saved.as_table not in AS_TABLES:

@@ -55,7 +55,7 @@ TABLES: dict[str, TableSpec] = {
             ("order_id", pa.string()), ("user_id", pa.string()), ("order_ts", TS),
             ("status", pa.string()), ("amount", pa.float64()), ("channel", pa.string()),
         ]),
-        required=("order_id", "order_ts", "amount"),
+        required=("order_id", "order_ts"),  # no amount: the sum of its lines' qty × price
         time_field="order_ts",
         key=("order_id",),
     ),

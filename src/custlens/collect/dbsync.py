@@ -54,6 +54,8 @@ class SyncJob:
     merge_key: str | None = None
     as_table: str | None = None
     map: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # --value, for --as
+    constants: dict[str, str] = field(default_factory=dict)  # --set, for --as
     last_value: Any = None  # JSON form (see _to_json)
     runs: int = 0
 
@@ -332,7 +334,8 @@ class DatabaseSync:
         with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
             path = Path(tmp) / f"{self.job.name}.parquet"
             pq.write_table(_plain(chunk), path)
-            ingest(self.lake, kind, path, ImportOptions(map=self.job.map, tz=self.tz), self.tz,
+            ingest(self.lake, kind, path, ImportOptions(map=self.job.map, values=self.job.values,
+                                                          constants=self.job.constants, tz=self.tz), self.tz,
                    kind="sync")
 
 

@@ -159,7 +159,8 @@ def _key_expr(spec: schema.TableSpec, plans: list[FieldPlan]) -> dict[str, str]:
         return {"event_id": own if "event_id" in has else by_content}
     if spec.name == "order_items":
         content = ", ".join(f"p_{f}" for f in LINE_CONTENT)
-        own = "COALESCE(TRY_CAST(r_line_id AS BIGINT), (hash(r_line_id) >> 1)::BIGINT)"
+        # a source's line id need only be unique within its order (Olist's order_item_id 1, 2 …)
+        own = "(hash(p_order_id, r_line_id) >> 1)::BIGINT"
         return {"line_id": own if "line_id" in has else f"(hash({content}) >> 1)::BIGINT"}
     return {}
 

@@ -97,6 +97,11 @@ TIME_FORMATS = (
 )
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
 MONEY_NOISE = r"[¥￥$€£,\s]|元|RMB|CNY|USD|GBP|EUR"
+EDGES = "' \t\r\n\u3000'"  # what trim() strips around a cell
+FULL_WIDTH_DIGITS = ("'０１２３４５６７８９．，－＋'", "'0123456789.,-+'")
+
+
+OWN_IDS = ("event_id", "line_id")  # BIGINT keys that a source may give in any text form
 
 
 def _q(text: str) -> str:
@@ -166,6 +171,10 @@ class Mapping:
                     hint=f"fields: {', '.join(self.spec.fields)}",
                 )
             if col not in self.columns:
+                spaced = [c for c in self.columns if c.strip(" \t\u3000\ufeff") == col.strip()]
+                if len(spaced) == 1:  # Taobao writes "收货地址 ", "订单付款时间 "
+                    self.explicit[fld] = col = spaced[0]
+                    continue
                 raise CustlensError(
                     f"--map {fld}={col}: the source has no column {col!r}",
                     hint=f"its columns: {', '.join(self.columns)}",
@@ -191,11 +200,16 @@ class Mapping:
 
     # ---- expressions ---------------------------------------------------------------
     def raw_expr(self, p: FieldPlan) -> str:
+        """The field's text: Excel's guards (`="…"`, a leading `'` before digits) and TAB or
+        full-width space padding removed, as shop exports write ids and phones."""
         if p.name in self.constants:
             return _q(self.constants[p.name])
         if p.column is None:
             return "CAST(NULL AS VARCHAR)"
-        return f"NULLIF(trim(CAST({_ident(p.column)} AS VARCHAR)), '')"
+        text = f"trim(CAST({_ident(p.column)} AS VARCHAR), {EDGES})"
+        unguarded = (f"regexp_replace(regexp_replace({text}, '^=\"(.*)\"$', '\\1'), "
+                     f"'^''([0-9 +-]+)$', '\\1')")
+        return f"NULLIF(trim({unguarded}, {EDGES}), '')"
 
     def parse_expr(self, p: FieldPlan, raw: str) -> str:
         native = self._native_expr(p)
@@ -211,7 +225,10 @@ class Mapping:
                 return f"regexp_replace({raw}, '^(-?[0-9]+)\\.0+$', '\\1')"
             return raw
         if p.kind == "number":
-            return f"TRY_CAST(regexp_replace({raw}, {_q(MONEY_NOISE)}, '', 'g') AS DOUBLE)"
+            half = f"translate({raw}, {FULL_WIDTH_DIGITS[0]}, {FULL_WIDTH_DIGITS[1]})"
+            return f"TRY_CAST(regexp_replace({half}, {_q(MONEY_NOISE)}, '', 'g') AS DOUBLE)"
+        if p.name in OWN_IDS:  # an own id of any text form: as it is, or hashed to 64 bits
+            return f"COALESCE(TRY_CAST({raw} AS BIGINT), (hash({raw}) >> 1)::BIGINT)"
         if p.kind == "integer":
             return f"TRY_CAST(TRY_CAST(replace({raw}, ',', '') AS DOUBLE) AS BIGINT)"
         if p.kind == "bool":
@@ -304,3 +321,23 @@ def _kind(f: pa.Field) -> str:
     if pa.types.is_boolean(t):
         return "bool"
     return "text"
+
+
+def fields_help(table: str) -> str:
+    """The canonical fields of a table for `custlens import TABLE --help`: required ones
+    marked, accepted values listed, the headers recognised without --map."""
+    from custlens.schema import spec
+
+    t = spec(table)
+    lines = []
+    for f in t.schema:
+        need = "required" if f.name in t.required else "optional"
+        kind = _kind(f)
+        accepted = sorted(set(DEFAULT_VALUES[f.name].values())) if f.name in DEFAULT_VALUES else []
+        extra = f"; one of {', '.join(accepted)}" if accepted else ""
+        also = SYNONYMS.get(f.name, ())[:6]
+        known = f"; also read from {', '.join(also)}" if also else ""
+        lines.append(f"{f.name} ({kind}, {need}{extra}{known})")
+    # Typer keeps blank-line separated paragraphs: one per field
+    return "Fields (--map field=column, --set field=VALUE, --value field=raw:canonical):\n\n" + \
+        "\n\n".join(lines)

@@ -1,6 +1,7 @@
 """dwd_orders — one row per order.
 
-Orders come from order rows (latest load wins); an order that arrived only as lines
+Orders come from order rows (latest load wins); an order row without an amount takes the
+sum of its lines' qty × price (one with neither waits for its lines); an order that arrived only as lines
 (UCI Online Retail) takes its header from its lines: buyer, first time, and the sum of
 qty × price, which is negative for a return (status `refunded`). Where the shop's data
 has no orders at all (Taobao UserBehavior, shop.orders_from = "events") each `buy` event
@@ -15,10 +16,19 @@ GMV and order counts; only negative rows (returns) are never orders.
 from custlens.warehouse.model import Column, Model
 
 SQL = """
-WITH headers AS (
+WITH latest AS (
     SELECT order_id, user_id, order_ts, coalesce(status, 'paid') AS status, amount, channel
     FROM ods_orders
     QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _batch_id DESC, _line DESC) = 1
+),
+line_totals AS (
+    SELECT order_id, sum(amount) AS amount FROM dwd_order_items GROUP BY order_id
+),
+headers AS (
+    SELECT h.order_id, h.user_id, h.order_ts, h.status, coalesce(h.amount, l.amount) AS amount,
+           h.channel
+    FROM latest h LEFT JOIN line_totals l ON l.order_id = h.order_id
+    WHERE coalesce(h.amount, l.amount) IS NOT NULL
 ),
 from_lines AS (
     SELECT order_id, min(user_id) AS user_id, min(order_ts) AS order_ts,
