@@ -303,14 +303,26 @@ def test_shopify_order_fields_on_the_first_row_only(lakes, tmp_path):
              "Lineitem price": "80.00", "Refunded Amount": "30.00", "Id": "5001234567891"},
             {"Name": "#1003", "Email": "bo@example.com", "Financial Status": "pending", "Currency": "USD",
              "Total": "12.00", "Created at": "2024-11-29 09:00:00 +0800", "Lineitem quantity": "1",
-             "Lineitem sku": "MUG", "Lineitem price": "12.00", "Id": "5001234567892"}]
+             "Lineitem sku": "MUG", "Lineitem price": "12.00", "Id": "5001234567892"},
+            # refunded in full: its second line has no order fields and must not make it paid
+            {"Name": "#1004", "Email": "bo@example.com", "Financial Status": "refunded",
+             "Paid at": "2024-11-20 10:00:00 +0800", "Total": "20.00", "Created at": "2024-11-20 09:00:00 +0800",
+             "Lineitem quantity": "1", "Lineitem sku": "MUG", "Lineitem price": "10.00"},
+            {"Name": "#1004", "Lineitem quantity": "1", "Lineitem sku": "TEA", "Lineitem price": "10.00",
+             "Created at": "2024-11-20 09:00:00 +0800"},
+            {"Name": "#1005", "Email": "bo@example.com", "Financial Status": "paid", "Total": "9.00",
+             "Paid at": "2024-11-21 10:00:00 +0800", "Cancelled at": "2024-11-21 11:00:00 +0800",
+             "Created at": "2024-11-21 09:00:00 +0800", "Lineitem quantity": "1", "Lineitem sku": "TEA",
+             "Lineitem price": "9.00"}]
     path = _csv(tmp_path / "orders_export.csv", SHOPIFY, rows)
     for ws, _, _ in _both(lakes, path, "shopify-orders"):
         assert _paid(ws) == (2, 125.0)
+        statuses = {r["order_id"]: r["status"] for r in ws.read("dwd_orders").to_pylist()}
+        assert (statuses["#1003"], statuses["#1004"], statuses["#1005"]) == ("pending", "refunded", "cancelled")
         emails = {r["user_id"]: r["email"] for r in ws.read("dwd_customers").to_pylist()}
         # ann: 11-28 (Shanghai) → R 3, F 2, M 45 + 80 − 30
         assert _rfm(ws, emails) == {"ann@example.com": (3, 2, 95.0)}
-        assert ws.sql("SELECT count(*) FROM dwd_order_items").column(0)[0].as_py() == 4
+        assert ws.sql("SELECT count(*) FROM dwd_order_items").column(0)[0].as_py() == 7
 
 
 # ---- detection, cleaning, errors ---------------------------------------------------------------

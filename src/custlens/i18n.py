@@ -207,6 +207,25 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 
 
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "GBP": "£", "EUR": "€", "JPY": "JP¥", "HKD": "HK$",
+                    "TWD": "NT$", "KRW": "₩", "SGD": "S$", "AUD": "A$", "CAD": "C$", "BRL": "R$"}
+
+
+def money(value: float | None, lang: str, currency: str = "CNY", decimals: int = 0) -> str:
+    """An amount in the shop's currency, the one formatter every output uses: its symbol
+    (or code), thousands separators; 万 (10⁴) and 亿 (10⁸) only for CNY read in Chinese."""
+    if value is None:
+        return "—"
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
+    if currency.upper() == "CNY" and lang == "zh":
+        if abs(value) >= 1e8:
+            return f"{symbol}{value / 1e8:,.2f}亿"
+        if abs(value) >= 1e4:
+            return f"{symbol}{value / 1e4:,.1f}万"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{symbol}{abs(value):,.{decimals}f}"
+
+
 def pick(lang: str, zh: str, en: str) -> str:
     """The Chinese or the English wording of a title or message."""
     return zh if lang == "zh" else en

@@ -362,7 +362,8 @@ class Workspace:
         batch = plans.find(self.lake, plan)
         self.build(["ads_action_plan", "dwd_customers"])
         return lists.listing(self.engine, batch.options["plan_id"], self.playbook(),
-                             lang or self.settings.lang, action, operator, holdout)
+                             lang or self.settings.lang, action, operator, holdout,
+                             self.settings.get("shop.currency"))
 
     def playbook(self) -> list[playbook.Action]:
         return playbook.load(dict(self.settings.get("actions")))

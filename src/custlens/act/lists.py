@@ -9,20 +9,21 @@ import pyarrow as pa
 
 from custlens.act.playbook import Action
 from custlens.analysis.segments import SEGMENTS
-from custlens.i18n import class_name
+from custlens.i18n import class_name, money
 from custlens.warehouse.context import sql_text
 
 SEGMENT_EN = dict(SEGMENTS.values())
 CONTACT_FIELDS = ("phone", "email", "address")
 
 
-def _why(row: dict[str, Any], lang: str) -> str:
+def _why(row: dict[str, Any], lang: str, currency: str) -> str:
     seg = row["segment"]
     who = (seg if lang == "zh" else SEGMENT_EN.get(seg, seg)) if seg else class_name(row["class"] or "", lang)
     parts = [who]
     if row["frequency"] is not None:
         days = "天" if lang == "zh" else "d"
-        parts.append(f"R {row['recency_days']}{days} F {row['frequency']} M ¥{row['monetary']:,.0f}")
+        parts.append(f"R {row['recency_days']}{days} F {row['frequency']} "
+                     f"M {money(row['monetary'], 'en', currency)}")
     if row["detail"]:
         parts.append(row["detail"])
     return " · ".join(parts)
@@ -30,7 +31,7 @@ def _why(row: dict[str, Any], lang: str) -> str:
 
 def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
             action: str | None = None, operator: str | None = None,
-            holdout: bool = False) -> pa.Table:
+            holdout: bool = False, currency: str = "CNY") -> pa.Table:
     """Treated contacts of a plan (holdout too when asked), by priority then customer."""
     where = [f"p.plan_id = {sql_text(plan_id)}"]
     if action:
@@ -58,7 +59,7 @@ def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
                     "action_name": a.display(lang) if a else row["action"],
                     **{k: row[k] for k in ("contact_channel", "operator", "user_id")},
                     **({"is_holdout": row["is_holdout"]} if holdout else {}),
-                    "status": row["status"], "detail": row["detail"], "why": _why(row, lang),
+                    "status": row["status"], "detail": row["detail"], "why": _why(row, lang, currency),
                     "message": a.message(lang, **values) if a else "",
                     **{k: row[k] for k in CONTACT_FIELDS}})
     if not out:

@@ -315,7 +315,9 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
     def words(lang: LangQ = None) -> dict[str, Any]:
         """Headings and class names in one language, for the page to label what it shows."""
         which = 0 if _lang(api, lang) == "zh" else 1
-        return {"headings": {k: v[which] for k, v in i18n.HEADINGS.items()},
+        return {"currency": api.ws.settings.get("shop.currency"),
+                "symbol": i18n.CURRENCY_SYMBOLS.get(api.ws.settings.get("shop.currency"), ""),
+                "headings": {k: v[which] for k, v in i18n.HEADINGS.items()},
                 "classes": {k: v[which] for k, v in i18n.CLASSES.items()},
                 "kinds": {k: v[which] for k, v in i18n.KINDS.items()}}
 

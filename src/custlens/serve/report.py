@@ -3,18 +3,20 @@
 Everything is inline — styles, SVG charts, numbers — so it opens offline and behind a
 firewall; nothing is fetched. Text in zh-CN by default, English with --lang en. Charts
 name CJK fonts first (Noto Sans CJK SC, Microsoft YaHei, PingFang SC) so Chinese renders
-with what the reader's system has. Amounts read as ¥ and 万 in Chinese.
+with what the reader's system has. Amounts are in the shop's currency (i18n.money: ¥ with
+万 and 亿 for CNY in Chinese).
 No personal contact data appears: lists are counted, not printed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from html import escape
 from typing import Any
 
 from custlens import plots, segment_views
-from custlens.i18n import class_name, heading, kind_name, pick
+from custlens.i18n import class_name, heading, kind_name, money, pick
 
 CSS = """
 body{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;margin:24px auto;
@@ -29,15 +31,7 @@ padding:4px 10px;text-align:right}th{background:#f2f6fb}td:first-child,th:first-
 """
 
 
-def money(value: float | None, lang: str) -> str:
-    """¥ with 万 (10⁴) and 亿 (10⁸) in Chinese; thousands separators in English."""
-    if value is None:
-        return "—"
-    if lang == "zh" and abs(value) >= 1e8:
-        return f"¥{value / 1e8:,.2f}亿"
-    if lang == "zh" and abs(value) >= 1e4:
-        return f"¥{value / 1e4:,.1f}万"
-    return f"¥{value:,.0f}"
+CURRENCY: ContextVar[str] = ContextVar("currency", default="CNY")  # the shop's, set by render()
 
 
 
@@ -45,7 +39,7 @@ def _cell(value: Any, kind: str, lang: str) -> str:
     if value is None:
         return "—"
     if kind == "money":
-        return money(value, lang)
+        return money(value, lang, CURRENCY.get())
     if kind == "pct":
         return f"{value:.1%}"
     if isinstance(value, float):
@@ -77,7 +71,7 @@ def _kpis(ws, lang: str) -> str:
         .column(0)[0].as_py()
     items = [(pick(lang, "客户", "customers"), f"{row['customers']:,}"),
              (pick(lang, "购买客户", "buyers"), f"{row['buyers']:,}"),
-             ("GMV", money(row["gmv"], lang)),
+             ("GMV", money(row["gmv"], lang, CURRENCY.get())),
              (pick(lang, "订单", "orders"), f"{row['orders']:,}"),
              (pick(lang, "转化率", "conversion"), "—" if conversion is None else f"{conversion:.1%}"),
              (pick(lang, "复购率", "repeat rate"), "—" if repeat is None else f"{repeat:.1%}")]
@@ -194,6 +188,7 @@ SECTIONS = (
 def render(ws, lang: str) -> str:
     """The whole page; each section built from the warehouse (brought up to date first)."""
     shop = ws.settings.get("shop")
+    CURRENCY.set(shop["currency"])
     parts = [f"<h1>{pick(lang, '电商客户分析报告', 'Customer analysis report')}</h1>",
              f'<p class="meta">{escape(shop["timezone"])} · {escape(shop["currency"])} · '
              f'{pick(lang, "生成于", "made")} {dt.datetime.now():%Y-%m-%d %H:%M}</p>',

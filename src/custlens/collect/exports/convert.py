@@ -188,12 +188,14 @@ class _Reader:
             rule = "refunded" if paid else "cancelled"
         if self.cod_col is not None and (cells[self.cod_col] or "") == "货到付款":
             return "paid" if word == "完成" else ("cancelled" if rule == "cancelled" else "pending")
-        if rule == "paid" and paid is False and word not in self.values:
+        if rule == "paid" and paid is False and word not in self.values and self.layout.time_outranks:
             rule = "pending"  # the payment time outranks the status text
         if rule == "pending" and paid and word not in self.values:
             rule = "paid"
         if rule == "paid" and self._after_sale_refunded(cells):
             rule = "refunded"
+        if rule != "refunded" and self.get(cells, "cancelled_at") is not None:
+            rule = "cancelled"
         return rule
 
     def _after_sale_refunded(self, cells: list) -> bool:
@@ -314,11 +316,16 @@ def _read_row(reader: _Reader, layout: Layout, cells: list, line: int, warn: lis
         if line_rec is None:
             raise RowError("item_id", "missing")
         return {"line": line_rec}
-    status = reader.status(cells) if reader.get(cells, "status") is not None or reader.paid_cols \
+    worded = reader.get(cells, "status") is not None
+    status = reader.status(cells) if worded or (reader.paid_cols and not layout.first_row_only) \
         or layout.grain == "order" else None
     amount = reader.money(cells, "amount", warn)
     refund = reader.money(cells, "refund", warn) if "refund" in reader.col else None
     order_ts = reader.time(cells)
+    if order_ts is None and layout.name == "pdd-orders" and re.match(r"\d{6}-", order_id):
+        day = dt.datetime.strptime(order_id[:6], "%y%m%d")  # the id's date: local midnight
+        order_ts = day.strftime("%Y-%m-%d 00:00:00")
+        warn.append("rows without any time take the date in their 订单号 (local midnight)")
     if line_rec is not None:
         line_rec["order_ts"] = order_ts
         if line_rec["price"] is None and amount is not None and line_rec["qty"] not in (None, "0"):

@@ -37,7 +37,8 @@ class Layout:
     buyer_note: str = ""  # said when the file has no usable buyer key
     weak_buyer: tuple[str, ...] = ()  # buyer-key fallbacks that deserve a warning
     id_pattern: str = r"[0-9A-Za-z][0-9A-Za-z\-_#]*"  # a clean order id
-    currency: str | None = None
+    first_row_only: bool = False  # order-level fields only on an order's first row (Shopify)
+    time_outranks: bool = True  # an empty payment time makes a "paid" status word pending
     notes: tuple[str, ...] = ()  # the reference's uncertain readings, said once per import
 
     def score(self, keys: set[str]) -> int:
@@ -166,14 +167,15 @@ LAYOUTS: tuple[Layout, ...] = (
         fields={"order_id": ("Name",), "user_id": ("Email", "Phone"), "order_ts": ("Created at",),
                 "status": ("Financial Status",), "amount": ("Total",), "refund": ("Refunded Amount",),
                 "item_id": ("Lineitem sku", "Lineitem name"), "qty": ("Lineitem quantity",),
-                "price": ("Lineitem price",), "currency": ("Currency",)},
-        paid_time=("Paid at",), amount_grain="order",
+                "price": ("Lineitem price",), "currency": ("Currency",), "cancelled_at": ("Cancelled at",)},
+        paid_time=("Paid at",), amount_grain="order", first_row_only=True, time_outranks=False,
         statuses={"pending": "pending", "authorized": "pending", "partially_paid": "pending",
                   "paid": "paid", "partially_refunded": "paid", "refunded": "refunded",
                   "voided": "cancelled"},
         id_pattern=r"#?[0-9A-Za-z\-]+",
         notes=("order-level fields (Financial Status, Total, Email) are read from an order's first row",
-               "pending, authorized and partially_paid orders count as paid only when Paid at is set"),
+               "pending, authorized and partially_paid orders count as paid only when Paid at is set",
+               "Cancelled at set means cancelled (refunded when Financial Status is refunded)"),
     ),
 )
 

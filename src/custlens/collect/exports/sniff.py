@@ -130,6 +130,8 @@ def _xlsx_cell(value: object) -> str | None:
     """Numbers as the digits they show: integers without `.0` (ids, §5)."""
     import datetime as dt
 
+    if isinstance(value, float) and abs(value) >= 1e15:
+        return f"{value:.15E}"  # past 15 significant digits a float is not exact: shown as such
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime):

@@ -44,11 +44,14 @@ async function api(path, options = {}) {
   return body;
 }
 
+// the shop's currency (from /api/i18n, as i18n.money on the server): 万/亿 only for CNY in Chinese
 function money(v) {
   if (v === null || v === undefined) return "—";
-  if (state.lang === "zh" && Math.abs(v) >= 1e8) return "¥" + (v / 1e8).toFixed(2) + "亿";
-  if (state.lang === "zh" && Math.abs(v) >= 1e4) return "¥" + (v / 1e4).toFixed(1) + "万";
-  return "¥" + Math.round(v).toLocaleString();
+  const code = (state.words && state.words.currency) || "CNY";
+  const symbol = (state.words && state.words.symbol) || code + " ";
+  if (code === "CNY" && state.lang === "zh" && Math.abs(v) >= 1e8) return symbol + (v / 1e8).toFixed(2) + "亿";
+  if (code === "CNY" && state.lang === "zh" && Math.abs(v) >= 1e4) return symbol + (v / 1e4).toFixed(1) + "万";
+  return (v < 0 ? "-" : "") + symbol + Math.round(Math.abs(v)).toLocaleString();
 }
 const PCT = /(share|rate|conversion|ctr|p_alive|bounce|_to_)/;
 const MONEY = /(gmv|monetary|revenue|cost|amount|value|spend|cpa)$/;
