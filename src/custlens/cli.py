@@ -23,20 +23,19 @@ from custlens.cli_common import (
     parse_date,
     report_imports,
 )
+from custlens.cli_import import import_app
 from custlens.cli_segments import segment
-from custlens.collect.exports import PRESETS as EXPORT_PRESETS
 from custlens.collect.generate import ShopSpec
-from custlens.collect.mapping import fields_help, parse_pairs, parse_values
+from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
 from custlens.hub.runs import recorded_run
 from custlens.i18n import heading, kind_name, pick
 from custlens.masking import mask_table, mask_value
 from custlens.output import Format
-from custlens.workspace import GENERIC, Workspace
+from custlens.workspace import Workspace
 
 app = typer.Typer(help="custlens — e-commerce customer data analysis (电商客户数据分析系统)",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-import_app = typer.Typer(help="Import a file into the lake as one idempotent batch.", no_args_is_help=True)
 batches_app = typer.Typer(help="List or undo import batches.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="What was rejected, and why.", no_args_is_help=True)
 export_app = typer.Typer(help="Export results.", no_args_is_help=True)
@@ -95,86 +94,6 @@ def generate(
     report_imports(results)
 
 
-@import_app.command("taobao")
-def import_taobao(file: Path) -> None:
-    """Tianchi UserBehavior CSV (user,item,category,behavior,timestamp); an order is a buy."""
-    report_imports(STATE.workspace().import_file("taobao", file))
-
-
-@import_app.command("online-retail")
-def import_online_retail(file: Path) -> None:
-    """UCI Online Retail (CSV or XLSX); C invoices are returns; Europe/London, GBP."""
-    report_imports(STATE.workspace().import_file("online-retail", file))
-
-
-@import_app.command("cdnow")
-def import_cdnow(file: Path) -> None:
-    """CDNOW purchases (Fader & Hardie's sample or master text file); one order per row, USD."""
-    report_imports(STATE.workspace().import_file("cdnow", file))
-
-
-def _export_command(preset: str | None):
-    def command(
-        files: Annotated[list[Path], typer.Argument(help="the export file(s)")],
-        value: Annotated[str | None, typer.Option("--value", help="status=RAW:paid|refunded|cancelled|pending,… (overrides the preset)")] = None,
-        amount_grain: Annotated[str | None, typer.Option("--amount-grain", help="order or line: whether a per-line file's amount is per order (taken once) or per line (summed)")] = None,
-        map: Annotated[str | None, typer.Option("--map", help="field=column,… to override the preset (e.g. user_id=买家昵称)")] = None,
-        encoding: Annotated[str | None, typer.Option("--encoding", help="default: detected (BOM, UTF-8, GB18030, UTF-16)")] = None,
-        sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name")] = None,
-    ) -> None:
-        ws = STATE.workspace()
-        for file in files:
-            found, converted, results = ws.import_export(
-                file, preset, values=parse_values(value), amount_grain=amount_grain,
-                mapped=dict(parse_pairs(map, "--map")), encoding=encoding, sheet=sheet)
-            console.info(f"recognised {found.summary}")
-            for note in found.layout.notes:
-                console.info(f"{found.layout.name} assumes: {note}")
-            for warning in converted.warnings:
-                console.warn(warning)
-            if converted.buyerless:
-                console.warn(f"{converted.buyerless:,} orders have no buyer: "
-                             + (found.layout.buyer_note or "customer-level analyses cannot see them"))
-            report_imports(results)
-
-    what = "one of the presets below, detected from its header" if preset is None else preset
-    command.__doc__ = (f"A seller back-end export ({what}): orders, lines and refunds with the "
-                       "platform's own status words; idempotent.")
-    return command
-
-
-import_app.command("auto")(_export_command(None))
-
-
-def _generic(kind: str):
-    def command(
-        file: Path,
-        map: Annotated[str | None, typer.Option("--map", help="field=column,… (canonical field = your column)")] = None,
-        value: Annotated[str | None, typer.Option("--value", help="field=raw:canonical,… e.g. status=交易成功:paid")] = None,
-        tz: Annotated[str | None, typer.Option("--tz", help="time zone of local times in the file")] = None,
-        encoding: Annotated[str | None, typer.Option("--encoding", help="utf-8 or gb18030 … (default: detected)")] = None,
-        sep: Annotated[str | None, typer.Option("--sep", help="CSV separator (default: detected)")] = None,
-        time_format: Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")] = None,
-        sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name")] = None,
-        set_: Annotated[str | None, typer.Option("--set", help="field=VALUE,… a constant for a column the file lacks (e.g. qty=1)")] = None,
-    ) -> None:
-        ws = STATE.workspace()
-        opts = {"map": dict(parse_pairs(map, "--map")), "values": parse_values(value),
-                "constants": dict(parse_pairs(set_, "--set")),
-                "encoding": encoding, "sep": sep, "time_format": time_format, "sheet": sheet}
-        if tz:
-            opts["tz"] = tz
-        report_imports(ws.import_file(kind, file, **opts))
-
-    command.__doc__ = (f"Import {kind} from CSV (any separator), XLSX, Parquet or JSON lines.\n\n"
-                       + fields_help(kind.replace("-", "_")))
-    return command
-
-
-for _kind in GENERIC:
-    import_app.command(_kind)(_generic(_kind))
-for _preset in EXPORT_PRESETS:
-    import_app.command(_preset)(_export_command(_preset))
 _add_actions()
 
 

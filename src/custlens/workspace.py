@@ -140,7 +140,8 @@ class Workspace:
         path = Path(path)
         if not path.is_file():
             raise CustlensError(f"file not found: {path}")
-        found, converted, results = import_export(self.lake, path, self.settings.tz, preset, **opts)
+        found, converted, results = import_export(self.lake, path, self.settings.tz, preset,
+                                                  currency=self.settings.get("shop.currency"), **opts)
         self._refresh()
         return found, converted, results
 

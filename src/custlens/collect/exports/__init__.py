@@ -88,10 +88,25 @@ def detect(path: Path, preset: str | None = None, encoding: str | None = None,
         "lists the fields)")
 
 
+def _currency_warning(table: Sheet, shop_currency: str) -> str | None:
+    """Shopify writes each order's currency: a file in another one, or in several, is said."""
+    i = table.column("Currency")
+    if i is None:
+        return None
+    seen = sorted({cells[i] for _, cells in table.rows if i < len(cells) and cells[i]})
+    if len(seen) > 1:
+        return f"the file mixes currencies ({', '.join(seen)}): amounts are added as they are"
+    if seen and seen[0].upper() != shop_currency.upper():
+        return (f"the orders are in {seen[0]} but shop.currency is {shop_currency}: set "
+                f"[shop] currency = \"{seen[0]}\" in custlens.toml")
+    return None
+
+
 def import_export(lake: Lake, path: Path, tz: str, preset: str | None = None,
                   values: dict[str, dict[str, str]] | None = None, amount_grain: str | None = None,
                   mapped: dict[str, str] | None = None, encoding: str | None = None,
-                  sheet: str | None = None) -> tuple[Detected, Converted, list[ImportResult]]:
+                  sheet: str | None = None, currency: str = "CNY",
+                  ) -> tuple[Detected, Converted, list[ImportResult]]:
     """Read one export with its layout and load it as batches of orders, order_items and
     customers. Each batch is idempotent: the same file with the same options adds nothing."""
     found = detect(path, preset, encoding, sheet)
@@ -103,9 +118,12 @@ def import_export(lake: Lake, path: Path, tz: str, preset: str | None = None,
         raise CustlensError(f"--value {sorted(unknown)[0]}=…: a preset maps only status words",
                             hint="--value status=RAW:paid|refunded|cancelled|pending")
     result = convert(found.sheet, found.layout, status_values, lake.secret(), amount_grain, mapped)
+    if (said := _currency_warning(found.sheet, currency)) is not None:
+        result.warnings.append(said)
     content = file_fingerprint(Path(path))
     options: dict[str, Any] = {"kind": f"export:{found.layout.name}", "values": status_values,
-                               "amount_grain": amount_grain, "map": mapped or {}}
+                               "amount_grain": amount_grain, "map": mapped or {},
+                               "encoding": found.sheet.encoding}
     loads = []
     broken = result.broken
     for table, records in (("orders", result.orders), ("order_items", result.lines),

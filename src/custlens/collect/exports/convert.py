@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from custlens.collect.exports.layouts import Layout
-from custlens.collect.exports.sniff import DIGITS, Sheet
+from custlens.collect.exports.sniff import DIGITS, Sheet, header_key
 from custlens.errors import CustlensError
 from custlens.masking import mask_value
 
 __all__ = ["Converted", "convert", "parse_money", "parse_time"]
 
 NULLS = {"-", "--", "null", "NULL", "无", "\\N"}
-PERSONAL_KEYS = {"user_phone": "phone", "user_email": "email"}
 REMARK = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
                 "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d%H%M%S", "%Y%m%d")
@@ -103,11 +102,7 @@ class _Reader:
                     self.col[name] = i
                     break
         for name, header in mapped.items():  # --map field=COLUMN wins over the preset
-            key = sheet.column(header) if sheet.column(header) is not None else None
-            if key is None:
-                from custlens.collect.exports.sniff import header_key
-
-                key = sheet.column(header_key(header))
+            key = sheet.column(header_key(header))
             if key is None:
                 raise CustlensError(f"--map {name}={header}: the file has no column {header!r}",
                                     hint=f"its columns: {', '.join(sheet.header)}")
