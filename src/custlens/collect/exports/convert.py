@@ -125,6 +125,11 @@ class _Reader:
         raw = self.get(cells, "order_id")
         if raw is None:
             raise RowError("order_id", "missing")
+        if self.layout.digit_run_ids and not raw.isdigit():
+            runs = re.findall(r"[0-9]+", raw)
+            if len(runs) != 1:
+                raise RowError("order_id", f"order id not exact ({raw!r}: {len(runs)} digit runs)")
+            raw = runs[0]
         if not self.id_re.fullmatch(raw) or re.search(r"[eE]\+", raw):
             raise RowError("order_id", f"order id not exact ({raw!r}; a spreadsheet may have "
                            "rounded it: export again as text)")
@@ -248,6 +253,9 @@ def convert(sheet: Sheet, layout: Layout, values: dict[str, str], secret: bytes,
         raise CustlensError(
             f"{sheet.path}: recognised as {layout.label}, but no column for {', '.join(missing)}",
             hint=f"name it with --map {missing[0]}=COLUMN; the file's columns: {', '.join(sheet.header)}")
+    absent = [k for k in layout.expected if k not in sheet.keys]
+    if absent:
+        warn.append(f"the file has no {', '.join(absent)} column(s): what they tell is not known here")
     rows: list[dict] = []
     for line, cells in sheet.rows:
         if len(cells) > len(sheet.keys) and any(c for c in cells[len(sheet.keys):]):
@@ -315,6 +323,10 @@ def _read_row(reader: _Reader, layout: Layout, cells: list, line: int, warn: lis
     status = reader.status(cells) if worded or (reader.paid_cols and not layout.first_row_only) \
         or layout.grain == "order" else None
     amount = reader.money(cells, "amount", warn)
+    if amount is not None and "balance_paid" in reader.col \
+            and reader.sheet.keys[reader.col["amount"]] == "应付金额":
+        # JD: 应付金额 is what remains after the balance paid (余额支付)
+        amount += reader.money(cells, "balance_paid", warn) or Decimal(0)
     refund = reader.money(cells, "refund", warn) if "refund" in reader.col else None
     order_ts = reader.time(cells)
     if order_ts is None and layout.name == "pdd-orders" and re.match(r"\d{6}-", order_id):

@@ -37,6 +37,8 @@ class Layout:
     buyer_note: str = ""  # said when the file has no usable buyer key
     weak_buyer: tuple[str, ...] = ()  # buyer-key fallbacks that deserve a warning
     id_pattern: str = r"[0-9A-Za-z][0-9A-Za-z\-_#]*"  # a clean order id
+    digit_run_ids: bool = False  # ids may carry non-digit wrapping: keep the one digit run
+    expected: tuple[str, ...] = ()  # optional columns whose absence is said once
     first_row_only: bool = False  # order-level fields only on an order's first row (Shopify)
     time_outranks: bool = True  # an empty payment time makes a "paid" status word pending
     notes: tuple[str, ...] = ()  # the reference's uncertain readings, said once per import
@@ -71,6 +73,7 @@ LAYOUTS: tuple[Layout, ...] = (
                 "order_ts": ("订单创建时间",), "status": ("订单状态",),
                 "amount": ("买家实际支付金额", "买家实付金额"), "refund": ("退款金额",)},
         paid_time=("订单付款时间",), statuses=TAOBAO_STATUS, id_pattern=r"[0-9]{6,20}",
+        digit_run_ids=True, expected=("买家会员名", "订单状态", "订单付款时间", "订单创建时间", "退款金额"),
         notes=("交易关闭 reads as cancelled when 订单付款时间 is empty, refunded when it is set",
                "the short status forms 买家已付款, 等待卖家发货, 卖家已发货, 等待买家确认 read as paid (unconfirmed)"),
         buyer_note=NO_BUYER.replace("this platform exports", "this file has no 买家会员名: it has"),
@@ -82,7 +85,7 @@ LAYOUTS: tuple[Layout, ...] = (
         fields={"order_id": ("主订单编号", "订单编号"), "line_id": ("子订单编号",),
                 "item_id": ("商品ID", "商家编码", "外部系统编号", "标题", "商品标题"),
                 "qty": ("购买数量",), "price": ("价格", "商品价格")},
-        id_pattern=r"[0-9]{6,20}",
+        id_pattern=r"[0-9]{6,20}", digit_run_ids=True,
         notes=("宝贝报表 has no per-line paid amount: 价格 is the unit list price, so the lines go to "
                "order_items only and the orders' amounts come from the 订单报表",),
     ),
@@ -91,6 +94,7 @@ LAYOUTS: tuple[Layout, ...] = (
         must=("订单号",), any_of=(("京东价", "商家应收"),), must_not=("用户实付金额(元)", "订单商品状态"),
         fields={"order_id": ("订单号",), "user_id": ("下单帐号",), "order_ts": ("下单时间",),
                 "status": ("订单状态",), "amount": ("结算金额", "实付金额", "应付金额"),
+                "balance_paid": ("余额支付",),
                 "item_id": ("商品ID", "商家SKUID"), "qty": ("订购数量",), "price": ("京东价",)},
         paid_time=("付款确认时间",),
         statuses={"等待付款": "pending", "等待出库": "paid", "等待确认收货": "paid", "完成": "paid",
