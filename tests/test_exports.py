@@ -133,6 +133,11 @@ def test_taobao_qianniu_xlsx_without_buyer_and_the_items_report(lakes, tmp_path)
     sheet.append(["3456789012345678", "2024112022001", 99.5, 99.5, "交易成功", "2024-11-20 08:00:00",
                   "2024-11-20 08:00:05", "袜子", 0])
     sheet.append(["3456789012345679", "2024112022002", 10, 10, "交易关闭", "2024-11-21 08:00:00", "", "帽子", 0])
+    # 2023+ id cells may carry wrapping: the one digit run is the id; two runs are not exact
+    sheet.append(["【3456789012345680】", "2024112022003", 5, 5, "交易成功", "2024-11-22 08:00:00",
+                  "2024-11-22 08:00:01", "围巾", 0])
+    sheet.append(["T200P3456789012345681", "2024112022004", 5, 5, "交易成功", "2024-11-22 08:00:00",
+                  "2024-11-22 08:00:01", "围巾", 0])
     path = tmp_path / "qianniu.xlsx"
     book.save(path)
     items = _csv(tmp_path / "ExportOrderDetailList.csv",
@@ -140,7 +145,9 @@ def test_taobao_qianniu_xlsx_without_buyer_and_the_items_report(lakes, tmp_path)
                  [{"订单编号": '="3456789012345678"', "标题": "袜子", "价格": "49.75", "购买数量": "2",
                    "订单状态": "交易成功", "商家编码": "SOCK-1"}], "gb18030", quote_all=True, trailing_comma=True)
     [(ws, converted, _), _] = _both(lakes, path, "taobao-orders")
-    assert converted.buyerless == 2 and _paid(ws) == (1, 99.5) and _rfm(ws) == {}
+    assert converted.buyerless == 3 and _paid(ws) == (2, 104.5) and _rfm(ws) == {}
+    assert [b["reason"] for b in converted.broken] == ["order_id: order id not exact ('T200P3456789012345681': 2 digit runs)"]
+    assert any("no 买家会员名" in w for w in converted.warnings)
     found, _, results = ws.import_export(items)
     assert found.layout.name == "taobao-items" and results[0].table == "order_items"
     lines = ws.read("dwd_order_items").to_pylist()
