@@ -185,9 +185,9 @@ def choose_k(setting: int | str | None, buyers: int, distinct: int,
                       f"{fallback}{size}，降到 {k} 使每簇 ≥ 1% 的购买客户",
                       f"{fallback_en}{size_en}, lowered to {k} so every cluster holds ≥ 1 % of buyers")
     return Choice(k, "auto" if setting == "auto" else "default", cap, None,
-                  f"{fallback}{size}，每簇 ≥ 1% 的购买客户（k 是业务选择，指标见 --view k）",
+                  f"{fallback}{size}，每簇 ≥ 1% 的购买客户（k 是业务选择；各 k 的指标见诊断视图 k）",
                   f"{fallback_en}{size_en}, every cluster ≥ 1 % of buyers "
-                  "(k is a business choice; the indices: --view k)")
+                  "(k is a business choice; the indices per k: view k)")
 
 
 def _value_order(centres: np.ndarray) -> np.ndarray:

@@ -57,10 +57,12 @@ const PCT = /(share|rate|conversion|ctr|p_alive|bounce|_to_)/;
 const MONEY = /(gmv|monetary|revenue|cost|amount|value|spend|cpa)$/;
 function cell(name, v) {
   if (v === null || v === undefined) return "—";
+  if (typeof v === "boolean") return state.lang === "zh" ? (v ? "是" : "否") : (v ? "yes" : "no");
   if (typeof v === "number") {
     if (PCT.test(name) && Math.abs(v) <= 1) return (v * 100).toFixed(1) + "%";
     if (MONEY.test(name)) return money(v);
-    return Number.isInteger(v) ? v.toLocaleString() : v.toFixed(2);
+    return Number.isInteger(v) ? v.toLocaleString() :
+      v.toLocaleString(undefined, {minimumFractionDigits: 2, maximumFractionDigits: 2});
   }
   return esc(v);
 }
@@ -125,7 +127,7 @@ const render = {
     const views = ["segments", "names", "k", "crosstab"].map((v) => [v, t("seg_" + v)]);
     main.innerHTML = `<h1>${t("segments")}</h1><div class="bar">${t("view")} ${select("view", views, view)}
       ${downloadLink("/api/segments?view=" + view)}</div><p class="caption">${esc(d.caption)}</p>
-      <div class="chart" id="c1"></div><div class="chart" id="c2"></div>${table(d)}`;
+      <div class="chart" id="c1"></div>${view === "segments" ? '<div class="chart" id="c2"></div>' : ""}${table(d)}`;
     $("#view").onchange = (e) => go("segments", {view: e.target.value});
     const zh = state.lang === "zh";
     if (view === "segments") {
