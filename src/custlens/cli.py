@@ -61,8 +61,10 @@ def main_options(
     config: Annotated[Path | None, typer.Option("--config", help="config file (default ./custlens.toml)")] = None,
     engine: Annotated[str | None, typer.Option("--engine", help="duckdb or spark")] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="zh or en (headings, segment names)")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="CSV: text cells as they are (by default a cell a spreadsheet would run as a formula, =… +… -… @…, gets a leading ')")] = False,
 ) -> None:
     STATE.lake, STATE.config, STATE.engine, STATE.lang = lake, config, engine, lang
+    output.RAW.set(raw)
 
 
 # ---- loading --------------------------------------------------------------------------------

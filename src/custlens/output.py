@@ -10,6 +10,7 @@ import io
 import json
 import math
 import sys
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 
@@ -64,9 +65,7 @@ def write(table: pa.Table, fmt: Format | str, out: Path | None, lang: str = "zh"
     if fmt is Format.table:
         _write_table(table, out, lang, title, percent, caption)
     elif fmt is Format.csv:
-        buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
-        data = buf.getvalue()
+        data = csv_bytes(table, raw=RAW.get())
         if out:
             out.write_bytes(b"\xef\xbb\xbf" + data)
         else:
@@ -83,7 +82,7 @@ def write(table: pa.Table, fmt: Format | str, out: Path | None, lang: str = "zh"
         pq.write_table(table, out)
     elif fmt is Format.xlsx:
         assert out is not None
-        _write_xlsx(table, out)
+        write_xlsx(table, out)
 
 
 def _write_table(table: pa.Table, out: Path | None, lang: str, title: str | None,
@@ -103,13 +102,49 @@ def _write_table(table: pa.Table, out: Path | None, lang: str, title: str | None
         Console(width=Console().width if sys.stdout.isatty() else WIDE).print(view)
 
 
-def _write_xlsx(table: pa.Table, out: Path) -> None:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# `custlens --raw …`: CSV text cells as they are, for pipelines (set by the CLI's global option)
+RAW: ContextVar[bool] = ContextVar("raw_csv", default=False)
+
+
+def neutralise(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+1`, `@SUM`, a
+    leading TAB or CR) gets a leading `'`, so it opens as text (OWASP's CSV injection advice);
+    the importer reads that form back to the original."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_bytes(table: pa.Table, raw: bool = False) -> bytes:
+    """The one CSV writer of every download and export: text cells neutralised unless raw."""
+    if not raw:
+        columns = []
+        for column in table.columns:
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                column = pa.array([None if v is None else neutralise(v) for v in column.to_pylist()],
+                                  column.type)
+            columns.append(column)
+        table = pa.table(columns, names=table.column_names)
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf)
+    return buf.getvalue()
+
+
+def write_xlsx(table: pa.Table, out: Path) -> None:
+    """The one XLSX writer: every text cell is stored as text, never as a live formula."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("data")
     sheet.append(table.column_names)
     for row in table.to_pylist():
-        sheet.append([v.replace(tzinfo=None) if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None)
-                      else v for v in row.values()])
+        cells = []
+        for v in row.values():
+            if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None):
+                v = v.replace(tzinfo=None)
+            cell = WriteOnlyCell(sheet, value=v)
+            if isinstance(v, str):
+                cell.data_type = "s"  # openpyxl would store "=…" as a formula
+            cells.append(cell)
+        sheet.append(cells)
     book.save(out)

@@ -208,7 +208,7 @@ class Mapping:
             return "CAST(NULL AS VARCHAR)"
         text = f"trim(CAST({_ident(p.column)} AS VARCHAR), {EDGES})"
         unguarded = (f"regexp_replace(regexp_replace({text}, '^=\"(.*)\"$', '\\1'), "
-                     f"'^''([0-9 +-]+)$', '\\1')")
+                     f"'^''([0-9 +-]+|[=+@\t\r-].*)$', '\\1')")  # also our own neutralised cells
         return f"NULLIF(trim({unguarded}, {EDGES}), '')"
 
     def parse_expr(self, p: FieldPlan, raw: str) -> str:
@@ -243,9 +243,9 @@ class Mapping:
 
     def _native_expr(self, p: FieldPlan) -> str | None:
         """A typed source column (Parquet) is used as it is, without a text round trip."""
-        if p.column is None or p.name in self.constants:
-            return None
-        source_type = self.types.get(p.column, "VARCHAR").upper()
+        if p.column is None or p.name in self.constants or p.column not in self.types:
+            return None  # text sources (CSV, XLSX, JSON) go through raw_expr's cleaning
+        source_type = self.types[p.column].upper()
         col = _ident(p.column or "")
         if p.kind == "time" and source_type.startswith("TIMESTAMP WITH TIME ZONE"):
             return col

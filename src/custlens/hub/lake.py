@@ -35,11 +35,15 @@ LAYERS = ("ods", "dwd", "dim", "dws", "ads")
 KEEP_VERSIONS = 2
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write, fsync, rename: readers see the old file or the new one, never half."""
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write, fsync, rename: readers see the old file or the new one, never half. The file
+    is created with `mode` (0o600 for secrets), so it is never readable by others even
+    for a moment, whatever it replaces."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(fd, mode)  # not narrowed by the umask's absence, nor widened by it
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())

@@ -10,7 +10,6 @@ see them; every response that carries them unmasked goes to the audit log.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import math
 import tempfile
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from custlens import i18n
 from custlens.errors import CustlensError
 from custlens.masking import mask_table, mask_value
+from custlens.output import csv_bytes, write_xlsx
 from custlens.schema import PERSONAL_FIELDS
 from custlens.serve.auth import Accounts, Audit, Sessions, Throttle, User
 from custlens.serve.store import SORTS, open_store, publish_profiles
@@ -157,16 +156,12 @@ class Api:
     def table(self, table: pa.Table, lang: str, fmt: Download, name: str,
               page: int = 1, size: int = MAX_SIZE, total: int | None = None) -> Any:
         if fmt is Download.csv:
-            buf = io.BytesIO()
-            pacsv.write_csv(table, buf)
-            return Response(b"\xef\xbb\xbf" + buf.getvalue(), media_type="text/csv; charset=utf-8",
+            return Response(b"\xef\xbb\xbf" + csv_bytes(table), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
         if fmt is Download.xlsx:
-            from custlens.output import _write_xlsx
-
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"{name}.xlsx"
-                _write_xlsx(table, path)
+                write_xlsx(table, path)
                 data = path.read_bytes()
             return Response(data, media_type="application/vnd.openxmlformats-officedocument."
                             "spreadsheetml.sheet",

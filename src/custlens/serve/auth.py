@@ -78,15 +78,14 @@ class Accounts:
         users = self._load()
         users[name] = {"role": role, "password": hash_password(password),
                        "created": datetime.now(UTC).isoformat(timespec="seconds")}
-        atomic_write_text(self.path, json.dumps(users, ensure_ascii=False, indent=1))
-        os.chmod(self.path, 0o600)
+        atomic_write_text(self.path, json.dumps(users, ensure_ascii=False, indent=1), mode=0o600)
         return User(name, role)
 
     def remove(self, name: str) -> None:
         users = self._load()
         if users.pop(name, None) is None:
             raise CustlensError(f"no user {name!r}")
-        atomic_write_text(self.path, json.dumps(users, ensure_ascii=False, indent=1))
+        atomic_write_text(self.path, json.dumps(users, ensure_ascii=False, indent=1), mode=0o600)
 
     def list(self) -> list[dict[str, Any]]:
         return [{"name": n, "role": u["role"], "created": u["created"]} for n, u in sorted(self._load().items())]
