@@ -83,10 +83,10 @@ def _kpis(ws, lang: str) -> str:
 def _segments(ws, lang: str) -> str:
     """The segment table by label, the k choice with its reason, and the eight names beside
     rule mode; the same views as `custlens segment` (segment_views)."""
-    rows = ws.segment_view("segments").to_pylist()
-    notes = ws.rfm_notes()
+    table = ws.segment_view("segments")
+    rows, notes = table.to_pylist(), ws.rfm_notes()
     label = segment_views.label_column(lang)
-    chart = segment_views.chart("segments", ws.segment_view("segments"), notes, lang)
+    chart = segment_views.chart("segments", table, notes, lang)
     kinds = {label: "text", "customers": "num", "share": "pct", "mean_recency_days": "num",
              "mean_frequency": "num", "mean_monetary": "money", "monetary_share": "pct",
              "borderline": "text"}

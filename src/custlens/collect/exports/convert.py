@@ -147,9 +147,14 @@ class _Reader:
         if kind is None:
             return raw, None
         normal = raw.strip().lower() if kind == "email" else re.sub(r"[^0-9+]", "", raw)
-        digest = hmac.new(self.secret, f"{kind}:{normal}".encode(), hashlib.sha256).hexdigest()[:16]
-        user = f"{self.layout.name.split('-')[0]}-{digest}"
+        user = self.pseudonym(kind, normal)
         return user, {"user_id": user, kind: raw.strip()}
+
+    def pseudonym(self, kind: str, value: str) -> str:
+        """A customer id for a personal key: `<platform>-` + a keyed hash (HMAC-SHA256 with
+        the lake's secret), stable within the lake, not reversible from the id alone."""
+        digest = hmac.new(self.secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+        return f"{self.layout.name.split('-')[0]}-{digest}"
 
     def paid(self, cells: list) -> bool | None:
         if not self.paid_cols:
@@ -296,8 +301,7 @@ def _read_row(reader: _Reader, layout: Layout, cells: list, line: int, warn: lis
         for key in layout.weak_buyer:
             i = reader.sheet.column(key)
             if i is not None and cells[i]:
-                digest = hmac.new(reader.secret, f"name:{cells[i]}".encode(), hashlib.sha256).hexdigest()[:16]
-                user = f"{layout.name.split('-')[0]}-{digest}"
+                user = reader.pseudonym("name", cells[i])
                 warn.append(f"no buyer column: {key} (a weak key, nearer a household than a person) "
                             "identifies buyers")
                 break
