@@ -66,8 +66,17 @@ def test_bad_rows_quarantined_good_rows_load(ws, tmp_path):
     assert q[5]["field"] == "ts" and q[5]["value"] == "yesterday"
     assert q[6]["field"] is None and "cannot split" in q[6]["reason"]
     assert all(row["source"] == str(path) for row in q.values())
-    # the good rows keep their own line numbers, after the broken line too
-    lines_loaded = ws.sql("SELECT _line FROM ods_events ORDER BY _line").column(0).to_pylist()
+    # events without their own id are numbered only where rejected (issue #16: numbering
+    # every row serialised the write); with own ids every row keeps its line, after the
+    # broken line too (test_importers_scale)
+    lines_loaded = ws.sql("SELECT _line FROM ods_events").column(0).to_pylist()
+    assert lines_loaded == [None, None]
+    own = tmp_path / "own.csv"
+    own.write_text("\n".join(["event_id," + lines[0]] + [f"{n}," + line for n, line in
+                                                         enumerate(lines[1:], start=1)]) + "\n")
+    ws.import_file("events", own)
+    lines_loaded = ws.sql("SELECT _line FROM ods_events WHERE _source LIKE '%own.csv' "
+                          "ORDER BY _line").column(0).to_pylist()
     assert lines_loaded == [2, 7]
 
 

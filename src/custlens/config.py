@@ -79,6 +79,13 @@ DEFAULTS: dict[str, Any] = {
         "login_attempts": 5,  # failed logins per name and address within the window …
         "login_window_minutes": 15,  # … before further attempts are refused (429)
     },
+    "duckdb": {
+        # what one DuckDB process may take; beyond it, it spills to `spill` (empty: the
+        # lake's _ops/tmp). DuckDB's own default, 80 % of the machine, suits no laptop.
+        "memory_limit": "2GB",
+        "threads": 0,  # 0: every core
+        "spill": "",
+    },
     "spark": {
         "master": "local[2]",  # local[*], spark://host:7077, yarn, k8s://https://host:443
         # where Spark reads and writes the lake when not at its local path (the driver keeps

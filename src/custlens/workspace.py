@@ -28,7 +28,7 @@ from custlens.config import Settings, apply_lake_presets, load_settings, record_
 from custlens.engine import open_engine
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
-from custlens.hub.lake import Batch, Lake
+from custlens.hub.lake import Batch, DuckDBLimits, Lake
 from custlens.i18n import pick
 from custlens.warehouse import registry
 from custlens.warehouse.build import BuildReport, build
@@ -81,7 +81,7 @@ class Workspace:
             Path(config) if config else None, Path(lake) if lake else None)
         if engine or lang:
             self.settings = self.settings.with_overrides(engine=engine, lang=lang)
-        self.lake = Lake(self.settings.lake)
+        self.lake = Lake(self.settings.lake, DuckDBLimits(**self.settings.get("duckdb")))
         self._engine: Engine | None = None
         self._reader: Engine | None = None
         self.last_build: BuildReport | None = None

@@ -26,11 +26,14 @@ from custlens.collect.readers import (
     csv_rejects,
     open_source,
     records_source,
+    recover_lines,
     renumber_after_rejects,
+    unnumber,
 )
 from custlens.config import record_shop_preset
 from custlens.hub.lake import Batch, Lake, file_fingerprint
 from custlens.hub.lock import writer_lock
+from custlens.sqltext import ident, literal
 
 EVENT_CONTENT = ("user_id", "item_id", "category_id", "behavior", "ts", "channel",
                  "ad_campaign", "session_id", "shop_id")
@@ -74,10 +77,6 @@ class ImportResult:
         return self.batch.rejected if self.batch else 0
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def ingest(lake: Lake, table: str, path: Path, opts: ImportOptions, shop_tz: str,
            kind: str = "import") -> ImportResult:
     """Import one file as a batch of ODS table `table`; a second import adds nothing."""
@@ -116,14 +115,14 @@ def ingest_source(lake: Lake, table: str, label: str, content: Any,
         batch_id = batch_id or lake.new_batch_id(spec.name)
         staged = lake.staging(batch_id)
         scratch = lake.staging(f"{batch_id}-source")
-        con = duckdb.connect()
+        con = lake.duckdb()
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute(f"SET temp_directory = '{lake.ops('tmp')}'")
             source = opener(con, scratch)
             mapping = Mapping(spec, source.columns, opts.map, opts.values, opts.tz,
                               opts.time_format, opts.constants, source.types, opts.window)
             plans = mapping.plan()
+            if source.csv and spec.name == "events" and not _has_column(plans, "event_id"):
+                unnumber(con, source)  # copies of an event are equal: no line needed
             _define_checked(con, mapping, plans)
             rows, rejected = _write(con, spec, staged, batch_id, label, shop_tz, plans, source)
             samples = _samples(con, staged)
@@ -136,16 +135,36 @@ def ingest_source(lake: Lake, table: str, label: str, content: Any,
 
 
 def _define_checked(con: duckdb.DuckDBPyConnection, m: Mapping, plans: list[FieldPlan]) -> None:
+    """Views raw_fields → parsed → checked (`_reason`, `_bad_field`: NULL on a good row).
+
+    Each field's reason is computed once (its own column) and only for fields the source
+    has; what is needed only for a rejected row (which field, the record as JSON) is left
+    to expressions that run on rejected rows alone."""
     raws = ", ".join(f"{m.raw_expr(p)} AS r_{p.name}" for p in plans)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_fields AS SELECT *, src AS _rec, {raws} FROM src")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_fields AS SELECT *, {raws} FROM src")
     parsed = ", ".join(f"{m.parse_expr(p, 'r_' + p.name)} AS p_{p.name}" for p in plans)
     con.execute(f"CREATE OR REPLACE TEMP VIEW parsed AS SELECT *, {parsed} FROM raw_fields")
-    reasons = [(p.name, m.reason_expr(p, f"r_{p.name}", f"p_{p.name}")) for p in plans]
-    which = " ".join(f"WHEN {expr} IS NOT NULL THEN '{name}'" for name, expr in reasons)
+    checked = [p for p in plans if p.column is not None or p.name in m.constants or p.required]
+    reasons = ", ".join(f"{m.reason_expr(p, f'r_{p.name}', f'p_{p.name}')} AS f_{p.name}"
+                        for p in checked)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW reasons AS SELECT *, {reasons} FROM parsed")
+    which = " ".join(f"WHEN f_{p.name} IS NOT NULL THEN '{p.name}'" for p in checked)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW checked AS SELECT *, "
-        f"COALESCE({', '.join(e for _, e in reasons)}) AS _reason, "
-        f"(CASE {which} END) AS _bad_field FROM parsed")
+        f"COALESCE({', '.join(f'f_{p.name}' for p in checked)}) AS _reason, "
+        f"(CASE {which} END) AS _bad_field FROM reasons")
+
+
+def _has_column(plans: list[FieldPlan], name: str) -> bool:
+    return any(p.name == name and p.column for p in plans)
+
+
+def _record_json(source: Source) -> str:
+    """A rejected record as received: its line, or its source columns as a JSON object."""
+    if source.raw:
+        return "_raw"
+    pairs = ", ".join(f"{literal(c)}: {ident(c)}" for c in source.columns)
+    return f"CAST(to_json({{{pairs}}}) AS VARCHAR)"
 
 
 def _key_expr(spec: schema.TableSpec, plans: list[FieldPlan]) -> dict[str, str]:
@@ -167,38 +186,54 @@ def _key_expr(spec: schema.TableSpec, plans: list[FieldPlan]) -> dict[str, str]:
 
 def _write(con, spec, staged: Path, batch_id: str, label: str, shop_tz: str,
            plans: list[FieldPlan], source: Source) -> tuple[int, int]:
+    """Good rows to the batch's files, rejected ones to `_rejected/`.
+
+    A table with a local date is written in one pass: a rejected row gets no date, so it
+    lands in the writer's default partition with its reason, field, value and record in
+    the column `_reject` (empty on every good row), and only that small partition is read
+    back. A second scan for the rejected rows cost as much as the import itself."""
     keys = _key_expr(spec, plans)
     cols = [f"{keys[f]} AS {f}" if f in keys else f"p_{f} AS {f}" for f in spec.fields]
     offset = "_offset" if source.offsets else "CAST(NULL AS BIGINT) AS _offset"
-    meta = [f"{_q(batch_id)} AS _batch_id", f"{_q(label)} AS _source", "_line", offset]
-    if spec.time_field:
-        meta.append(f"CAST(timezone({_q(shop_tz)}, p_{spec.time_field}) AS DATE) AS dt")
-    good = f"SELECT {', '.join(cols + meta)} FROM checked WHERE _reason IS NULL"
-    part = "(FORMAT parquet, PARTITION_BY (dt))" if spec.time_field else "(FORMAT parquet)"
-    dest = staged if spec.time_field else staged / "data.parquet"
+    meta = [f"{literal(batch_id)} AS _batch_id", f"{literal(label)} AS _source", "_line", offset]
+    value_of = " ".join(f"WHEN '{p.name}' THEN r_{p.name}" for p in plans)
+    raw = _record_json(source)
+    reject = (f"CASE WHEN _reason IS NOT NULL THEN json_object('field', _bad_field, "
+              f"'value', (CASE _bad_field {value_of} END), 'reason', _reason, 'raw', {raw}) END")
+    one_pass = bool(spec.time_field)
+    if one_pass:
+        meta.append(f"CASE WHEN _reason IS NULL THEN CAST(timezone({literal(shop_tz)}, "
+                    f"p_{spec.time_field}) AS DATE) END AS dt")
+        meta.append(f"{reject} AS {REJECT_COLUMN}")
+        good = f"SELECT {', '.join(cols + meta)} FROM checked"
+        part, dest = "(FORMAT parquet, PARTITION_BY (dt))", staged
+    else:
+        good = f"SELECT {', '.join(cols + meta)} FROM checked WHERE _reason IS NULL"
+        part, dest = "(FORMAT parquet)", staged / "data.parquet"
 
     def copy_good() -> int:
-        result = con.execute(f"COPY ({good}) TO '{dest}' {part}").fetchone()
-        return int(result[0])
+        for old in staged.rglob("*.parquet"):
+            old.unlink()
+        return int(con.execute(f"COPY ({good}) TO '{dest}' {part}").fetchone()[0])
 
     rows = copy_good()
     broken = list(source.broken)
     if source.csv and (split_errors := csv_rejects(con)):
         # line numbers after an unsplittable line shift: renumber and write again
-        for old in staged.rglob("*.parquet"):
-            old.unlink()
         renumber_after_rejects(con, split_errors)
-        rows = copy_good()
+        if source.numbered:
+            rows = copy_good()
         broken += split_errors
-    value_of = " ".join(f"WHEN '{p.name}' THEN r_{p.name}" for p in plans)
-    bad = (
-        f"SELECT {_q(batch_id)} AS _batch_id, {_q(spec.name)} AS table_name, "
-        f"{_q(label)} AS _source, _line, {offset}, _bad_field AS field, "
-        f"(CASE _bad_field {value_of} END) AS value, _reason AS reason, "
-        f"{'_raw' if source.raw else 'CAST(to_json(_rec) AS VARCHAR)'} AS raw "
-        f"FROM checked WHERE _reason IS NOT NULL"
-    )
-    rejected_tbl = con.sql(bad).to_arrow_table()
+    if one_pass:
+        rejected_tbl = _take_default_partition(con, staged, batch_id, spec.name, label)
+        rows -= rejected_tbl.num_rows
+    else:
+        rejected_tbl = con.sql(
+            f"SELECT {literal(batch_id)} AS _batch_id, {literal(spec.name)} AS table_name, "
+            f"{literal(label)} AS _source, _line, {offset}, _bad_field AS field, "
+            f"(CASE _bad_field {value_of} END) AS value, _reason AS reason, {raw} AS raw "
+            f"FROM checked WHERE _reason IS NOT NULL").to_arrow_table()
+    rejected_tbl = recover_lines(con, source, rejected_tbl)
     if broken:
         extra = pa.table({
             "_batch_id": [batch_id] * len(broken), "table_name": [spec.name] * len(broken),
@@ -214,6 +249,25 @@ def _write(con, spec, staged: Path, batch_id: str, label: str, shop_tz: str,
         rejected_tbl = rejected_tbl.cast(schema.REJECTED).sort_by("_line")
         pq.write_table(rejected_tbl, out / "rejected.parquet")
     return rows, rejected_tbl.num_rows
+
+
+REJECT_COLUMN = "_reject"  # empty on every good row; see _write
+DEFAULT_PARTITION = "dt=__HIVE_DEFAULT_PARTITION__"  # where DuckDB writes a NULL dt
+
+
+def _take_default_partition(con: duckdb.DuckDBPyConnection, staged: Path, batch_id: str,
+                            table: str, label: str) -> pa.Table:
+    """The rejected rows of a one-pass write, removed from the batch's files."""
+    folder = staged / DEFAULT_PARTITION
+    if not folder.exists():
+        return pa.table({f.name: pa.array([], f.type) for f in schema.REJECTED})
+    fields = ", ".join(f"json_extract_string({REJECT_COLUMN}, '$.{f}') AS {f}"
+                       for f in ("field", "value", "reason", "raw"))
+    rejected = con.sql(
+        f"SELECT {literal(batch_id)} AS _batch_id, {literal(table)} AS table_name, {literal(label)} AS _source, "
+        f"_line, _offset, {fields} FROM read_parquet('{folder}/*.parquet')").to_arrow_table()
+    shutil.rmtree(folder)
+    return rejected
 
 
 def _samples(con, staged: Path, n: int = 5) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from custlens.errors import CustlensError
+from custlens.sqltext import ident, literal
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -32,6 +33,7 @@ class Source:
     types: dict[str, str] = field(default_factory=dict)  # typed sources (Parquet)
     offsets: bool = False  # `src` has `_offset`, each record's byte offset in its file
     raw: bool = False  # `src` has `_raw`, each record's line as received
+    numbered: bool = True  # `src`'s `_line` is set on every record (see readers.unnumber)
 
 
 def detect_encoding(path: Path) -> str:
@@ -100,8 +102,51 @@ def _open_csv(con, path, staging, encoding, sep, header, names) -> Source:
         raise CustlensError(f"{path}: cannot read as CSV: {exc}") from exc
     numbered = f"SELECT row_number() OVER () + {first - 1} AS _rn, * FROM {reader}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW src_numbered AS {numbered}")
-    con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT *, _rn AS _line FROM src_numbered")
+    con.execute("CREATE OR REPLACE TEMP VIEW src_lines AS SELECT *, _rn AS _line FROM src_numbered")
+    con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM src_lines")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW src_unnumbered AS "
+                f"SELECT *, CAST(NULL AS BIGINT) AS _line FROM {reader}")
     return Source([c for c in columns if c not in {"_rn", "_line"}], [], csv=True)
+
+
+def unnumber(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Read a CSV without numbering its lines: numbering serialises the whole write (it
+    doubled the import), and a caller whose good rows need no line (events whose id is a
+    hash of their content: copies are equal) asks `recover_lines` for the rejected ones."""
+    con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM src_unnumbered")
+    con.execute("SET preserve_insertion_order = false")  # the writer may reorder freely
+    source.numbered = False
+
+
+def recover_lines(con: duckdb.DuckDBPyConnection, source: Source, rejected: pa.Table) -> pa.Table:
+    """The line numbers of rejected records read unnumbered, found by their content.
+
+    Identical records share their lines in file order. One scan of the file, only when
+    something was rejected."""
+    if source.numbered or not rejected.num_rows:
+        return rejected
+    con.execute("SET preserve_insertion_order = true")  # row_number() counts in file order
+    con.register("src_rejected", rejected.append_column(
+        "_k", pa.array(range(rejected.num_rows), pa.int64())))
+    cols = [c for c in source.columns]
+    extracted = ", ".join(f"json_extract_string(raw, {literal('$.' + json.dumps(c))}) AS {ident(c)}"
+                          for c in cols)
+    match = " AND ".join(f"s.{ident(c)} IS NOT DISTINCT FROM b.{ident(c)}" for c in cols)
+    lines = con.execute(f"""
+        WITH bad AS (SELECT _k, raw, {extracted},
+                            row_number() OVER (PARTITION BY raw ORDER BY _k) AS nth FROM src_rejected
+                     WHERE _line IS NULL),
+             wanted AS (SELECT DISTINCT * EXCLUDE (_k, nth) FROM bad),
+             hits AS (SELECT b.raw, s._line FROM src_lines s JOIN wanted b ON {match}),
+             ranked AS (SELECT raw, _line, row_number() OVER (PARTITION BY raw ORDER BY _line) AS nth
+                        FROM hits)
+        SELECT bad._k, ranked._line FROM bad JOIN ranked USING (raw, nth)""").fetchall()
+    con.unregister("src_rejected")
+    found = dict(lines)
+    current = rejected.column("_line").to_pylist()
+    numbered = [found.get(k, line) for k, line in enumerate(current)]
+    index = rejected.schema.get_field_index("_line")
+    return rejected.set_column(index, "_line", pa.array(numbered, pa.int64()))
 
 
 def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -124,7 +169,7 @@ def renumber_after_rejects(con: duckdb.DuckDBPyConnection, broken: list[dict]) -
         "FROM (SELECT bad_line - row_number() OVER (ORDER BY bad_line) AS good_before, "
         "row_number() OVER (ORDER BY bad_line) AS skipped FROM src_bad_lines) GROUP BY 1")
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW src AS SELECT s.*, s._rn + COALESCE(g.skipped, 0) AS _line "
+        "CREATE OR REPLACE TEMP VIEW src_lines AS SELECT s.*, s._rn + COALESCE(g.skipped, 0) AS _line "
         "FROM src_numbered s ASOF LEFT JOIN src_gaps g ON s._rn > g.good_before")
 
 

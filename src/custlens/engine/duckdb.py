@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -30,14 +29,9 @@ class DuckDBEngine:
 
     def __init__(self, lake: Lake, threads: int | None = None) -> None:
         self.lake = lake
-        self.con = duckdb.connect()
+        self.con = lake.duckdb()
         self._registered: set[str] = set()
-        self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")
-        tmp = lake.ops("tmp")
-        self.con.execute(f"SET temp_directory = '{tmp}'")
-        if limit := os.environ.get("CUSTLENS_DUCKDB_MEMORY"):
-            self.con.execute(f"SET memory_limit = '{limit}'")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self.refresh()

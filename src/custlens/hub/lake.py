@@ -99,11 +99,44 @@ class Batch:
         )
 
 
+@dataclass(frozen=True)
+class DuckDBLimits:
+    """What one DuckDB process over the lake may take (`[duckdb]` settings). DuckDB's own
+    default is 80 % of the machine's memory: a big import then takes a laptop's all, where
+    with a limit it spills to `spill` (default the lake's `_ops/tmp`) and finishes."""
+
+    memory_limit: str = "2GB"
+    threads: int = 0  # 0: every core
+    spill: str = ""
+
+
 class Lake:
     """Paths, batches and table versions of one lake folder."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, limits: DuckDBLimits | None = None) -> None:
         self.root = Path(root).absolute()
+        self.limits = limits or DuckDBLimits()
+
+    def duckdb(self) -> Any:
+        """A DuckDB connection set up for the lake: UTC, the memory limit, threads and spill
+        folder of `self.limits`. Every DuckDB process of custlens opens its connection here."""
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        spill = Path(self.limits.spill) if self.limits.spill else self.ops("tmp")
+        spill.mkdir(parents=True, exist_ok=True)
+        try:
+            con.execute(f"SET temp_directory = '{spill}'")
+            if self.limits.memory_limit:
+                con.execute(f"SET memory_limit = '{self.limits.memory_limit}'")
+            if self.limits.threads:
+                con.execute(f"SET threads = {int(self.limits.threads)}")
+        except duckdb.Error as exc:
+            con.close()
+            raise CustlensError(f"[duckdb] settings {self.limits}: {exc}",
+                                hint="memory_limit like '2GB' or '500MB', threads a whole number") from exc
+        return con
 
     # ---- paths ---------------------------------------------------------------------
     def ops(self, *parts: str) -> Path:
