@@ -121,8 +121,8 @@ def ingest_source(lake: Lake, table: str, label: str, content: Any,
             mapping = Mapping(spec, source.columns, opts.map, opts.values, opts.tz,
                               opts.time_format, opts.constants, source.types, opts.window)
             plans = mapping.plan()
-            if source.csv and spec.name == "events" and not _has_column(plans, "event_id"):
-                unnumber(con, source)  # copies of an event are equal: no line needed
+            if source.csv and _content_keyed(spec, plans):
+                unnumber(con, source)  # copies are equal: which line came first cannot matter
             _define_checked(con, mapping, plans)
             rows, rejected = _write(con, spec, staged, batch_id, label, shop_tz, plans, source)
             samples = _samples(con, staged)
@@ -155,16 +155,17 @@ def _define_checked(con: duckdb.DuckDBPyConnection, m: Mapping, plans: list[Fiel
         f"(CASE {which} END) AS _bad_field FROM reasons")
 
 
-def _has_column(plans: list[FieldPlan], name: str) -> bool:
-    return any(p.name == name and p.column for p in plans)
-
-
 def _record_json(source: Source) -> str:
     """A rejected record as received: its line, or its source columns as a JSON object."""
     if source.raw:
         return "_raw"
     pairs = ", ".join(f"{literal(c)}: {ident(c)}" for c in source.columns)
     return f"CAST(to_json({{{pairs}}}) AS VARCHAR)"
+
+
+def _content_keyed(spec: schema.TableSpec, plans: list[FieldPlan]) -> bool:
+    """Events without an id column: `_key_expr` hashes their content into their id."""
+    return spec.name == "events" and not any(p.name == "event_id" and p.column for p in plans)
 
 
 def _key_expr(spec: schema.TableSpec, plans: list[FieldPlan]) -> dict[str, str]:
@@ -196,10 +197,7 @@ def _write(con, spec, staged: Path, batch_id: str, label: str, shop_tz: str,
     cols = [f"{keys[f]} AS {f}" if f in keys else f"p_{f} AS {f}" for f in spec.fields]
     offset = "_offset" if source.offsets else "CAST(NULL AS BIGINT) AS _offset"
     meta = [f"{literal(batch_id)} AS _batch_id", f"{literal(label)} AS _source", "_line", offset]
-    value_of = " ".join(f"WHEN '{p.name}' THEN r_{p.name}" for p in plans)
-    raw = _record_json(source)
-    reject = (f"CASE WHEN _reason IS NOT NULL THEN json_object('field', _bad_field, "
-              f"'value', (CASE _bad_field {value_of} END), 'reason', _reason, 'raw', {raw}) END")
+    reject = _reject_expr(plans, source)
     one_pass = bool(spec.time_field)
     if one_pass:
         meta.append(f"CASE WHEN _reason IS NULL THEN CAST(timezone({literal(shop_tz)}, "
@@ -224,15 +222,17 @@ def _write(con, spec, staged: Path, batch_id: str, label: str, shop_tz: str,
         if source.numbered:
             rows = copy_good()
         broken += split_errors
-    if one_pass:
-        rejected_tbl = _take_default_partition(con, staged, batch_id, spec.name, label)
+    folder = staged / DEFAULT_PARTITION
+    if not one_pass:
+        rejected_tbl = _rejected_rows(con, f"(SELECT _line, {offset}, {reject} AS {REJECT_COLUMN} "
+                                      f"FROM checked WHERE _reason IS NOT NULL)", batch_id, spec.name, label)
+    elif folder.exists():  # the one pass put the rejected rows here: take them out
+        rejected_tbl = _rejected_rows(con, f"read_parquet('{folder}/*.parquet')", batch_id,
+                                      spec.name, label)
+        shutil.rmtree(folder)
         rows -= rejected_tbl.num_rows
     else:
-        rejected_tbl = con.sql(
-            f"SELECT {literal(batch_id)} AS _batch_id, {literal(spec.name)} AS table_name, "
-            f"{literal(label)} AS _source, _line, {offset}, _bad_field AS field, "
-            f"(CASE _bad_field {value_of} END) AS value, _reason AS reason, {raw} AS raw "
-            f"FROM checked WHERE _reason IS NOT NULL").to_arrow_table()
+        rejected_tbl = schema.REJECTED.empty_table()
     rejected_tbl = recover_lines(con, source, rejected_tbl)
     if broken:
         extra = pa.table({
@@ -255,19 +255,22 @@ REJECT_COLUMN = "_reject"  # empty on every good row; see _write
 DEFAULT_PARTITION = "dt=__HIVE_DEFAULT_PARTITION__"  # where DuckDB writes a NULL dt
 
 
-def _take_default_partition(con: duckdb.DuckDBPyConnection, staged: Path, batch_id: str,
-                            table: str, label: str) -> pa.Table:
-    """The rejected rows of a one-pass write, removed from the batch's files."""
-    folder = staged / DEFAULT_PARTITION
-    if not folder.exists():
-        return pa.table({f.name: pa.array([], f.type) for f in schema.REJECTED})
+def _reject_expr(plans: list[FieldPlan], source: Source) -> str:
+    """A rejected row's field, value, reason and record as one JSON text (NULL when good)."""
+    value_of = " ".join(f"WHEN '{p.name}' THEN r_{p.name}" for p in plans)
+    return (f"CASE WHEN _reason IS NOT NULL THEN json_object('field', _bad_field, "
+            f"'value', (CASE _bad_field {value_of} END), 'reason', _reason, "
+            f"'raw', {_record_json(source)}) END")
+
+
+def _rejected_rows(con: duckdb.DuckDBPyConnection, relation: str, batch_id: str, table: str,
+                   label: str) -> pa.Table:
+    """Rows of the rejected table from `relation`'s `_line`, `_offset` and `_reject`."""
     fields = ", ".join(f"json_extract_string({REJECT_COLUMN}, '$.{f}') AS {f}"
                        for f in ("field", "value", "reason", "raw"))
-    rejected = con.sql(
-        f"SELECT {literal(batch_id)} AS _batch_id, {literal(table)} AS table_name, {literal(label)} AS _source, "
-        f"_line, _offset, {fields} FROM read_parquet('{folder}/*.parquet')").to_arrow_table()
-    shutil.rmtree(folder)
-    return rejected
+    return con.sql(
+        f"SELECT {literal(batch_id)} AS _batch_id, {literal(table)} AS table_name, "
+        f"{literal(label)} AS _source, _line, _offset, {fields} FROM {relation}").to_arrow_table()
 
 
 def _samples(con, staged: Path, n: int = 5) -> list[dict[str, Any]]:

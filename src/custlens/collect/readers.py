@@ -128,7 +128,7 @@ def recover_lines(con: duckdb.DuckDBPyConnection, source: Source, rejected: pa.T
     con.execute("SET preserve_insertion_order = true")  # row_number() counts in file order
     con.register("src_rejected", rejected.append_column(
         "_k", pa.array(range(rejected.num_rows), pa.int64())))
-    cols = [c for c in source.columns]
+    cols = source.columns
     extracted = ", ".join(f"json_extract_string(raw, {literal('$.' + json.dumps(c))}) AS {ident(c)}"
                           for c in cols)
     match = " AND ".join(f"s.{ident(c)} IS NOT DISTINCT FROM b.{ident(c)}" for c in cols)
