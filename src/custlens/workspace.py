@@ -108,6 +108,12 @@ class Workspace:
                 engine.close()
         self._engine = self._reader = None
 
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ---- loading -------------------------------------------------------------------
     def import_file(self, kind: str, path: str | Path, **opts: Any) -> list[ImportResult]:
         path = Path(path)

@@ -20,6 +20,10 @@ class Engine(Protocol):
     def write(self, sql: str, dest: Path, partition_by: str | None) -> int:
         """Write a query's result as Parquet under dest; returns the row count."""
 
+    def narrow(self, name: str, column: str, dates: list[str]) -> None:
+        """Until the next refresh, show under `name` only its rows whose `column` (a local
+        date) is one of `dates` — the input of an incremental build."""
+
     def register_arrow(self, name: str, table: pa.Table) -> None:
         """Expose an in-memory Arrow table under a name (for Python-side steps)."""
 

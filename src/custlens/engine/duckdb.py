@@ -31,6 +31,7 @@ class DuckDBEngine:
         self.lake = lake
         self.con = lake.duckdb()
         self._registered: set[str] = set()
+        self._bodies: dict[str, str] = {}  # each built table's view, for narrow()
         self.con.execute("SET preserve_insertion_order = false")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
@@ -73,20 +74,36 @@ class DuckDBEngine:
             self.con.execute(f"CREATE OR REPLACE VIEW ods_{table} AS SELECT * FROM "
                              f"read_parquet({_sql_list(paths)}, union_by_name = true)")
 
-    def _register_built(self, table: str) -> None:
+    def _register_built(self, table: str, dates: set[str] | None = None) -> None:
         meta = self.lake.current(table)
         assert meta is not None
-        folder = self.lake.table_dir(table) / meta["version"]
         columns = [(c, t) for c, t in meta["columns"]]
-        if meta["rows"] == 0:
+        files = self.lake.built_files(table, dates) if meta["rows"] else []
+        if not files:
             cols = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in columns)
             body = f"SELECT {cols} WHERE false"
         else:
             part = meta.get("partition_by")
             opts = f", hive_partitioning = true, hive_types = {{'{part}': 'DATE'}}" if part else ""
             names = ", ".join(c for c, _ in columns)
-            body = f"SELECT {names} FROM read_parquet('{folder}/**/*.parquet'{opts})"
+            body = f"SELECT {names} FROM read_parquet({_sql_list(files)}{opts})"
+        self._bodies[table] = body
         self.con.execute(f"CREATE OR REPLACE VIEW {table} AS {body}")
+
+    def narrow(self, name: str, column: str, dates: list[str]) -> None:
+        """Show only the rows of `dates` (by `column`) under `name` until the next refresh:
+        an incremental build reads just the days it rewrites. Partitioned tables are
+        narrowed by their files, others by a filter."""
+        wanted = set(dates)
+        if name.startswith("ods_") and column == "dt":
+            table = name.removeprefix("ods_")
+            self._register_ods(name, self.lake.ods_files(table, wanted), schema.ods_schema(table))
+        elif (self.lake.current(name) or {}).get("partition_by") == column:
+            self._register_built(name, wanted)
+        else:
+            days = ", ".join(f"DATE '{d}'" for d in sorted(wanted)) or "NULL"
+            self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                             f"({self._bodies[name]}) WHERE {column} IN ({days})")
 
     def _register_batches(self) -> None:
         self.register_arrow("ops_batches", self.lake.batches_table())

@@ -237,6 +237,16 @@ class SparkEngine:
         # read back with the known schema: an empty partitioned result writes no file at all
         return self.spark.read.schema(df.schema).parquet(self.uri(dest)).count()
 
+    def narrow(self, name: str, column: str, dates: list[str]) -> None:
+        """As DuckDB's: the view filtered to `dates`; Spark prunes the `dt=` folders itself."""
+        import datetime as dt
+
+        from pyspark.sql import functions as F
+
+        days = [dt.date.fromisoformat(d) for d in dates]
+        self.spark.table(name).where(F.col(column).isin(days)).createOrReplaceTempView(name)
+        self._keys.pop(name, None)  # the next refresh registers the whole table again
+
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -66,6 +67,16 @@ def file_fingerprint(path: Path) -> str:
         while chunk := fh.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+_DT_FOLDER = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})(?:/|$)")
+
+
+def date_of_path(path: Path | str) -> str | None:
+    """The local date of a file in a `dt=YYYY-MM-DD` folder (relative paths: the lake's
+    own folders have no such names)."""
+    found = _DT_FOLDER.search(str(path))
+    return found.group(1) if found else None
 
 
 def layer_of(table: str) -> str:
@@ -254,8 +265,20 @@ class Lake:
                 (self.root / rel).unlink(missing_ok=True)
         return batch
 
-    def ods_files(self, table: str) -> list[Path]:
-        return [self.root / f for b in self.batches(table) for f in b.files]
+    def ods_files(self, table: str, dates: set[str] | None = None) -> list[Path]:
+        """An ODS table's committed files; with `dates`, only those of these `dt=` folders."""
+        return [self.root / f for b in self.batches(table) for f in b.files
+                if dates is None or date_of_path(f) in dates]
+
+    def built_files(self, table: str, dates: set[str] | None = None) -> list[Path]:
+        """A built table's published Parquet files; with `dates`, only those `dt=` folders."""
+        meta = self.current(table)
+        if meta is None:
+            return []
+        folder = self.table_dir(table) / meta["version"]
+        if dates is None:
+            return sorted(folder.rglob("*.parquet"))
+        return sorted(p for d in dates for p in (folder / f"dt={d}").glob("*.parquet"))
 
     def rejected_files(self) -> list[Path]:
         return [self.root / b.rejected_file for b in self.batches() if b.rejected_file]

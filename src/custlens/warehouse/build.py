@@ -22,7 +22,7 @@ from custlens.hub.lake import Lake
 from custlens.hub.lock import writer_lock
 from custlens.hub.runs import recorded_run
 from custlens.schema import arrow_to_sql
-from custlens.warehouse import registry
+from custlens.warehouse import incremental, registry
 from custlens.warehouse.context import BuildContext
 from custlens.warehouse.model import Model
 
@@ -33,6 +33,7 @@ class BuildReport:
     skipped: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    dates: dict[str, int] = field(default_factory=dict)  # incremental models: dates computed
     as_of: dt.date | None = None
 
 
@@ -43,17 +44,32 @@ def _source_fingerprint(lake: Lake, name: str) -> str:
 
 
 def _fingerprint(model: Model, ctx: BuildContext, known: dict[str, str]) -> str:
+    """Code, settings and inputs; for an incremental model only its whole-table inputs
+    (its dated inputs count per date, in warehouse/incremental.py): its *static* part."""
     _, module = registry.models()[model.name]
+    dated = {name for name, _ in model.incremental}
     parts = {
         "code": model.code_hash(module),
         "params": {p: ctx.param(p) for p in model.params},
-        "inputs": {d: known[d] for d in model.depends},
+        "inputs": {d: known[d] for d in model.depends if d not in dated},
     }
+    for name in parts["inputs"]:
+        if dated and not name.startswith("ods_") and ctx.lake.current(name):
+            parts["inputs"][name] = incremental.table_digest(ctx.lake, name)
+    if dated:
+        parts["dated"] = sorted(model.incremental)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _arrow_columns(table: pa.Table) -> list[list[str]]:
     return [[f.name, arrow_to_sql(f.type)] for f in table.schema]
+
+
+def _check_contract(model: Model, columns: list[list[str]]) -> None:
+    declared = [c.name for c in model.columns]
+    produced = [c for c, _ in columns]
+    if sorted(declared) != sorted(produced):
+        raise AssertionError(f"{model.name}: contract lists {declared}, logic produced {produced}")
 
 
 def _run_model(model: Model, ctx: BuildContext, fingerprint: str) -> int:
@@ -69,15 +85,63 @@ def _run_model(model: Model, ctx: BuildContext, fingerprint: str) -> int:
         columns = _arrow_columns(described)
         partition = model.partition_by
         rows = engine.write(logic, tmp, partition)
-    declared = [c.name for c in model.columns]
-    produced = [c for c, _ in columns]
-    if sorted(declared) != sorted(produced):
-        raise AssertionError(f"{model.name}: contract lists {declared}, logic produced {produced}")
+    _check_contract(model, columns)
     lake.publish(model.name, tmp, fingerprint[:16],
                  {"fingerprint": fingerprint, "columns": columns, "rows": rows,
                   "partition_by": partition, "grain": model.grain,
                   "notes": ctx.notes.get(model.name, {})})
     return rows
+
+
+def _run_by_date(model: Model, ctx: BuildContext, static: str,
+                 plan: incremental.DatePlan) -> tuple[int, int]:
+    """Compute the plan's dates from their inputs' rows of those dates, link the rest.
+    Returns (rows, dates computed)."""
+    lake, engine = ctx.lake, ctx.engine
+    fingerprint = plan.fingerprint(static)
+    tmp = lake.new_version_dir(model.name)
+    logic = model.render(ctx)
+    assert isinstance(logic, str), f"{model.name}: an incremental model is SQL"
+    columns = _arrow_columns(engine.query(f"SELECT * FROM ({logic}) LIMIT 0"))
+    _check_contract(model, columns)
+    if plan.rebuild:
+        if not plan.full:
+            for name, column in model.incremental:
+                engine.narrow(name, column, sorted(plan.rebuild))
+        try:
+            engine.write(logic, tmp, "dt")
+        finally:
+            if not plan.full:
+                engine.refresh()  # every input whole again
+    incremental.link_kept(lake, model, plan, tmp)
+    per_date = incremental.partition_rows(tmp)
+    rows = sum(per_date.values())
+    lake.publish(model.name, tmp, fingerprint[:16],
+                 {"fingerprint": fingerprint, "static": static, "columns": columns,
+                  "rows": rows, "partition_by": "dt", "grain": model.grain,
+                  "partitions": incremental.partitions_meta(plan, per_date),
+                  "notes": ctx.notes.get(model.name, {})})
+    return rows, len(plan.rebuild)
+
+
+def _build_one(model: Model, ctx: BuildContext, known: dict[str, str], report: BuildReport,
+               forced: bool) -> None:
+    """Build one model if stale (an incremental one: only its changed dates)."""
+    fp = _fingerprint(model, ctx, known)
+    current = ctx.lake.current(model.name)
+    plan = incremental.plan_dates(ctx.lake, model, fp, forced) if model.incremental else None
+    known[model.name] = plan.fingerprint(fp) if plan is not None else fp
+    if current and current.get("fingerprint") == known[model.name] and not forced:
+        report.skipped.append(model.name)
+        return
+    t0 = time.perf_counter()
+    if plan is not None:
+        report.rows[model.name], report.dates[model.name] = _run_by_date(model, ctx, fp, plan)
+    else:
+        report.rows[model.name] = _run_model(model, ctx, fp)
+    report.seconds[model.name] = round(time.perf_counter() - t0, 3)
+    report.built.append(model.name)
+    ctx.engine.refresh()
 
 
 def build(lake: Lake, settings: Settings, engine: Engine, targets: list[str] | None = None,
@@ -94,18 +158,8 @@ def build(lake: Lake, settings: Settings, engine: Engine, targets: list[str] | N
         with console.progress("building the warehouse", total=len(plan)) as bar:
             for model in plan:
                 bar.update(0, description=f"building {model.name}")
-                fp = _fingerprint(model, ctx, known)
-                known[model.name] = fp
-                current = lake.current(model.name)
-                forced = force and (targets is None or model.name in targets)
-                if current and current.get("fingerprint") == fp and not forced:
-                    report.skipped.append(model.name)
-                else:
-                    t0 = time.perf_counter()
-                    report.rows[model.name] = _run_model(model, ctx, fp)
-                    report.seconds[model.name] = round(time.perf_counter() - t0, 3)
-                    report.built.append(model.name)
-                    engine.refresh()
+                _build_one(model, ctx, known, report,
+                           forced=force and (targets is None or model.name in targets))
                 bar.advance(0)
         if any(m.params and "as_of" in m.params for m in plan):
             report.as_of = ctx.as_of

@@ -41,7 +41,17 @@ class Model:
     run: Callable[[BuildContext], str | pa.Table] | None = None
     params: tuple[str, ...] = ()
     partition_by: str | None = None
+    # (input, its local-date column) pairs: the model is incremental by dt over these
+    # inputs (see warehouse/incremental.py); its other inputs are read whole
+    incremental: tuple[tuple[str, str], ...] = ()
     helpers: tuple[Any, ...] = field(default=(), compare=False)  # modules whose code counts
+
+    def __post_init__(self) -> None:
+        if self.incremental and self.partition_by != "dt":
+            raise AssertionError(f"{self.name}: an incremental model is partitioned by dt")
+        stray = {n for n, _ in self.incremental} - set(self.depends)
+        if stray:
+            raise AssertionError(f"{self.name}: incremental over {stray}, not among its inputs")
 
     @property
     def layer(self) -> str:

@@ -4,7 +4,10 @@ from custlens.warehouse.model import Column, Model
 
 # Duplicates are rare (a re-sent log, a copytruncate copy): rows whose id is unique pass
 # straight through, and only the few repeated ids are collapsed, keeping the first copy
-# loaded. This keeps the step a single streaming pass over ODS.
+# loaded. This keeps the step a single streaming pass over ODS. A copy is a copy within
+# its local date — a re-sent record carries the same instant, and a content-hash id
+# includes it — so each day is deduplicated on its own and an incremental build reads
+# only the days that received events (an own id reused on another day is another event).
 SQL = """
 WITH src AS (
     SELECT event_id, user_id, item_id, category_id, behavior, ts, channel, ad_campaign,
@@ -19,7 +22,7 @@ unique_rows AS (
 ),
 first_copies AS (
     SELECT * FROM src WHERE event_id IN (SELECT event_id FROM repeated)
-    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _batch_id, _line) = 1
+    QUALIFY row_number() OVER (PARTITION BY event_id, dt ORDER BY _batch_id, _line) = 1
 )
 SELECT e.event_id, coalesce(i.person_id, e.user_id) AS user_id, e.item_id, e.category_id,
        e.behavior, e.ts, e.channel, e.ad_campaign, e.session_id, e.shop_id, e.dt
@@ -34,6 +37,7 @@ MODEL = Model(
     depends=("ods_events", "dim_identity"),
     sql=SQL,
     partition_by="dt",
+    incremental=(("ods_events", "dt"),),
     columns=(
         Column("event_id", "BIGINT", "own id, or a hash of the content", not_null=True, unique=True),
         Column("user_id", "VARCHAR", "the person's id (dim_identity applied)", not_null=True),

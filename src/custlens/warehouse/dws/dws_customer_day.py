@@ -1,4 +1,8 @@
-"""dws_customer_day — one row per customer per local date with any activity."""
+"""dws_customer_day — one row per customer per local date with any activity.
+
+A day's rows come from that day's events and orders only, so the table is incremental by
+`dt`: a daily build computes the new day (and any day that received late rows) and links
+the rest."""
 
 from custlens.warehouse.model import Column, Model
 
@@ -41,6 +45,8 @@ MODEL = Model(
     "every as-of summary.",
     depends=("dwd_events", "dwd_orders"),
     sql=SQL,
+    partition_by="dt",
+    incremental=(("dwd_events", "dt"), ("dwd_orders", "order_date")),
     columns=(
         Column("user_id", "VARCHAR", not_null=True),
         Column("dt", "DATE", not_null=True),
