@@ -8,7 +8,6 @@ model from the same ODS — the independent computation here is the full build."
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 
 from custlens import Workspace
 from custlens.collect.generate import ShopSpec, write_raw
+from snapshots import assert_equal_to_forced
 
 CUTOFF = dt.datetime(2025, 2, 27, 16, tzinfo=dt.UTC)  # 2025-02-28 00:00 in Shanghai
 
@@ -59,36 +59,6 @@ def _import(ws: Workspace, files: dict[str, Path]) -> list:
     return [r for t in order if t in files for r in ws.import_file(t.replace("_", "-"), files[t])]
 
 
-def _snapshot(ws: Workspace) -> dict[str, list[tuple]]:
-    out = {}
-    for table in ws.lake.built_tables():
-        rows = ws.engine.query(f"SELECT * FROM {table}").to_pylist()  # as published
-        out[table] = sorted((tuple(r.values()) for r in rows), key=repr)
-    return out
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=0)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return a == b
-
-
-def _assert_equal_to_forced(ws: Workspace) -> None:
-    incremental = _snapshot(ws)
-    ws.build(force=True)
-    forced = _snapshot(ws)
-    assert incremental.keys() == forced.keys()
-    for table in forced:
-        a, b = incremental[table], forced[table]
-        assert len(a) == len(b), f"{table}: {len(a)} rows incremental, {len(b)} forced"
-        bad = [(x, y) for x, y in zip(a, b, strict=True) if not _same(x, y)]
-        assert not bad, f"{table}: {len(bad)} rows differ, first {bad[0]}"
-
-
 @pytest.fixture()
 def daily(ws: Workspace, tmp_path: Path):
     raw = write_raw(ShopSpec(users=400, start=dt.date(2025, 1, 1), days=60, seed=5), tmp_path / "raw")
@@ -115,7 +85,7 @@ def test_a_new_day_of_events_orders_and_customers_rebuilds_only_its_dates(daily)
     assert report.dates["dws_customer_day"] <= 3  # the new days, and any with new orders only
     # the untouched days are the same files, linked from the previous version
     assert (_inode(ws, "dwd_events", "2025-01-15"), _inode(ws, "dws_customer_day", "2025-01-15")) == kept
-    _assert_equal_to_forced(ws)
+    assert_equal_to_forced(ws)
 
 
 def test_late_events_for_an_old_day_and_their_undo(daily, tmp_path):
@@ -130,12 +100,12 @@ def test_late_events_for_an_old_day_and_their_undo(daily, tmp_path):
     report = ws.build()
     assert report.dates["dwd_events"] == len({r.date() for r in pc.add(
         shifted.column("ts"), pa.scalar(dt.timedelta(hours=8))).to_pylist()})
-    _assert_equal_to_forced(ws)
+    assert_equal_to_forced(ws)
 
     ws.lake.undo_batch(late.batch.batch_id)
     ws.engine.refresh()
     ws.build()
-    _assert_equal_to_forced(ws)
+    assert_equal_to_forced(ws)
 
 
 def test_identity_change_and_forget_rebuild_every_day(daily, tmp_path):
@@ -147,12 +117,12 @@ def test_identity_change_and_forget_rebuild_every_day(daily, tmp_path):
     ws.import_file("identity", tmp_path / "identity.csv")
     report = ws.build()
     assert report.dates["dwd_events"] == len(ws.lake.current("dwd_events")["partitions"])
-    _assert_equal_to_forced(ws)
+    assert_equal_to_forced(ws)
 
     ws.forget(users[0])
     ws.build()
     assert ws.sql(f"SELECT count(*) FROM dwd_events WHERE user_id = '{users[0]}'").column(0)[0].as_py() == 0
-    _assert_equal_to_forced(ws)
+    assert_equal_to_forced(ws)
 
 
 def _readable(lake: Path) -> dict[str, int]:
@@ -196,4 +166,4 @@ def test_kill_9_mid_incremental_build_leaves_tables_readable_and_next_build_equa
     with Workspace(lake=lake) as w:
         report = w.build()
         assert "dwd_events" not in report.built or report.dates["dwd_events"] <= 2
-        _assert_equal_to_forced(w)
+        assert_equal_to_forced(w)

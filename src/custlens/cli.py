@@ -807,6 +807,21 @@ def forget(user: Annotated[str, typer.Argument(help="the customer id")],
 
 
 @app.command()
+def upgrade() -> None:
+    """Bring the lake's format up to this custlens (writers do it themselves; this shows it)."""
+    from custlens.hub.lake import FORMAT_VERSION
+    from custlens.hub.lock import writer_lock
+
+    ws = STATE.workspace()
+    with writer_lock(ws.lake.root):
+        steps = ws.lake.upgrade()
+    for step in steps:
+        console.info(step)
+    console.info(f"the lake at {ws.lake.root} is at format {FORMAT_VERSION}"
+                 + ("" if steps else " (nothing to do)"))
+
+
+@app.command()
 def sql(query: str,
         show_personal: Annotated[bool, typer.Option("--show-personal", help="do not mask personal data")] = False,
         fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:

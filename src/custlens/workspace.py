@@ -82,6 +82,7 @@ class Workspace:
         if engine or lang:
             self.settings = self.settings.with_overrides(engine=engine, lang=lang)
         self.lake = Lake(self.settings.lake, DuckDBLimits(**self.settings.get("duckdb")))
+        self.lake.check_format()  # a lake from a newer custlens: say so before misreading it
         self._engine: Engine | None = None
         self._reader: Engine | None = None
         self.last_build: BuildReport | None = None

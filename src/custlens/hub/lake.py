@@ -34,6 +34,16 @@ from custlens.errors import CustlensError
 
 LAYERS = ("ods", "dwd", "dim", "dws", "ads")
 KEEP_VERSIONS = 2
+# What the lake stores, as a number in _ops/format.json. 1: lakes before the number
+# existed. 2: built tables of incremental models record their dt partitions
+# ("partitions", "static" in _current.json), dws_customer_day is partitioned by dt and
+# events are deduplicated per local date — a format-1 lake is read as it is and its
+# incremental tables are rebuilt in full once by the first build, which stamps 2.
+FORMAT_VERSION = 2
+FORMATS = {
+    1: "before format versions (through the 2026-12-01 release)",
+    2: "incremental tables by dt; dws_customer_day partitioned by dt",
+}
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
@@ -149,6 +159,36 @@ class Lake:
                                 hint="memory_limit like '2GB' or '500MB', threads a whole number") from exc
         return con
 
+    # ---- format --------------------------------------------------------------------
+    def format_version(self) -> int:
+        """The lake's format: from _ops/format.json; 1 for a lake written before the file
+        existed; the current one for a lake with nothing in it yet."""
+        path = self.ops("format.json")
+        if path.exists():
+            return int(json.loads(path.read_text())["format"])
+        return 1 if self.ops("batches").exists() else FORMAT_VERSION
+
+    def check_format(self) -> int:
+        """Refuse a lake written by a newer custlens (it may store what this one misreads)."""
+        found = self.format_version()
+        if found > FORMAT_VERSION:
+            raise CustlensError(
+                f"the lake at {self.root} has format {found}; this custlens reads formats up "
+                f"to {FORMAT_VERSION}", hint="upgrade custlens to open it (pip install -U custlens)")
+        return found
+
+    def upgrade(self) -> list[str]:
+        """Bring the lake to FORMAT_VERSION; returns what was done, one line per step. Every
+        step so far needs no file rewritten (an old table is read as it is; the next build
+        replaces what it must), so writers run it themselves; `custlens upgrade` names it."""
+        found = self.check_format()
+        if found == FORMAT_VERSION and self.ops("format.json").exists():
+            return []
+        steps = [f"format {v} → {v + 1}: {FORMATS[v + 1]}" for v in range(found, FORMAT_VERSION)]
+        record = {"format": FORMAT_VERSION, "upgraded": time.time(), "from": found}
+        atomic_write_text(self.ops("format.json"), json.dumps(record, indent=1))
+        return steps
+
     # ---- paths ---------------------------------------------------------------------
     def ops(self, *parts: str) -> Path:
         return self.root.joinpath("_ops", *parts)
@@ -208,6 +248,7 @@ class Lake:
         staged: Path, rows: int, rejected: int, options: dict[str, Any],
     ) -> Batch:
         """Move staged files into ODS, then write the manifest (the commit point)."""
+        self.upgrade()
         ods = self.root / "ods" / table
         files: list[str] = []
         rejected_file = None
@@ -312,6 +353,7 @@ class Lake:
 
     def publish(self, table: str, tmp: Path, version: str, meta: dict[str, Any]) -> None:
         """Rename the written folder to its version, then point readers at it."""
+        self.upgrade()
         final = self.table_dir(table) / version
         if final.exists():
             shutil.rmtree(final)
