@@ -193,3 +193,23 @@ def test_zero_amount_orders_count_and_unpaid_customers_show_intent(ws, tmp_path)
     assert not orders["b2"]["is_paid"] and not orders["b2"]["in_gmv"]
     shop = ws.sql("SELECT sum(orders) AS n, sum(gmv) AS gmv FROM dws_shop_day").to_pylist()[0]
     assert (shop["n"], shop["gmv"]) == (5, 120.0)  # z1, a1, a2, b1 and the refunded d1
+
+
+# ---- the diagnostics on distinct points equal sklearn's on every copy --------------------
+@pytest.mark.parametrize("decimals", [0, 1])
+def test_weighted_silhouette_and_ari_equal_sklearn_on_the_expanded_points(decimals):
+    """RFM data is full of ties; the diagnostics run on distinct points with their copies as
+    weights. The independent computation is sklearn on the copies themselves."""
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+    rng = np.random.default_rng(decimals)
+    x = np.round(rng.normal(size=(2500, 3)) * [1.0, 0.5, 2.0], decimals)
+    unique, inverse, counts = np.unique(x, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    labels = (unique[:, 0] > 0).astype(int) + 2 * (unique[:, 2] > 1)
+    labels[0] = 3  # a cluster of one distinct point (several copies, or one: score 0)
+    other = np.where(rng.random(len(unique)) < 0.6, labels, rng.integers(0, 3, len(unique)))
+    assert clustering.weighted_silhouette(unique, counts.astype(float), labels) == pytest.approx(
+        silhouette_score(x, labels[inverse]), rel=1e-9)
+    assert clustering.weighted_ari(labels, other, counts.astype(float)) == pytest.approx(
+        adjusted_rand_score(labels[inverse], other[inverse]), rel=1e-12)
