@@ -802,8 +802,32 @@ def forget(user: Annotated[str, typer.Argument(help="the customer id")],
     removed = ", ".join(f"{t} {n:,}" for t, n in sorted(result.rows.items())) or "no rows"
     console.info(f"forgot {result.ids} id(s): {removed}; {result.files} file(s) rewritten, "
                  f"{result.tables_dropped} built table(s) dropped (rebuilt on the next command)")
-    console.info("recorded in _ops/forgotten.jsonl (a hash, not the id). Not reachable from here: "
-                 "the source files and databases, and messages still retained on Kafka topics")
+    console.info(f"profile store: {result.store_removed} file(s) or row(s) removed (republished "
+                 "by the next build)")
+    for rel in result.logs_rewritten:
+        console.info(f"{rel}: the id replaced by its keyed hash")
+    for rel in result.files_removed:
+        console.info(f"{rel}: removed, it named the person (generate it again if needed)")
+    console.info("recorded in _ops/forgotten.jsonl (a keyed hash, not the id). Not reachable from "
+                 "here: the source files and databases, files outside the lake, and messages still "
+                 "retained on Kafka topics")
+
+
+@app.command()
+def audit(user: Annotated[str, typer.Option("--user", help="a customer id: who saw this person")],
+          fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
+    """Who saw or exported a customer's personal data, when and how (the web app's audit log,
+    which keeps customer ids only as keyed hashes)."""
+    import pyarrow as pa
+
+    from custlens.serve.auth import Audit
+
+    ws = STATE.workspace()
+    rows = [{k: e.get(k) for k in ("ts", "user", "role", "what", "rows", "export")}
+            for e in Audit(ws.lake).about(user)]
+    names = ["ts", "user", "role", "what", "rows", "export"]
+    table = pa.Table.from_pylist(rows) if rows else pa.table({n: pa.array([], pa.string()) for n in names})
+    output.write(table, fmt, out, ws.settings.lang)
 
 
 @app.command()

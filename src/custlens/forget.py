@@ -5,8 +5,14 @@ customer ids, ids sharing their phone). ODS files holding them are rewritten wit
 their rows (write, fsync, rename: a crash leaves each file whole, and running forget
 again finishes the job); rejected records mentioning an id are dropped; every built
 table (DWD … ADS, plans' lists included) is removed so the next command rebuilds it
-without them. A record of the deletion — when, a hash of the id, how many rows — goes
-to `_ops/forgotten.jsonl`; the id itself is not written anywhere.
+without them, and the lake's forget count enters every build fingerprint, so every table
+and the profile store come back under new versions. The profile store loses the person
+at once (the embedded store's files, current and kept, are removed; PostgreSQL's rows
+are deleted). Text files under the lake that name the person are dealt with: the logs in
+`_ops` keep the entry with the id replaced by its keyed hash; a generated file elsewhere
+(a report, an exported list) is removed and named. A record of the deletion — when, the
+keyed hash of the id (HMAC under the lake's secret, `_ops/secret.key`), how many rows —
+goes to `_ops/forgotten.jsonl`; the id itself is not written anywhere.
 
 Out of reach, and said so: the source files and databases the data came from, and
 messages still retained on a Kafka topic.
@@ -41,6 +47,9 @@ class Forgotten:
     rows: dict[str, int] = field(default_factory=dict)  # removed, per ODS table
     files: int = 0  # files rewritten
     tables_dropped: int = 0  # built tables removed, to be rebuilt
+    store_removed: int = 0  # profile store files (embedded) or rows (PostgreSQL) removed
+    logs_rewritten: list[str] = field(default_factory=list)  # _ops logs, id → keyed hash
+    files_removed: list[str] = field(default_factory=list)  # generated files that named them
 
 
 def person_ids(lake: Lake, engine, user_id: str) -> set[str]:
@@ -86,9 +95,14 @@ def _strip_file(path: Path, columns: list[str], ids: pa.Array) -> int:
     return int(removed)
 
 
+def _token_pattern(values: set[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w])(" + "|".join(map(re.escape, sorted(values, key=len, reverse=True)))
+                      + r")(?![\w])")
+
+
 def _strip_rejected(path: Path, ids: set[str]) -> int:
     table = pq.read_table(path)
-    pattern = re.compile(r"(?<![\w])(" + "|".join(map(re.escape, sorted(ids))) + r")(?![\w])")
+    pattern = _token_pattern(ids)
     keep = [not (pattern.search(raw or "") or pattern.search(value or ""))
             for raw, value in zip(table.column("raw").to_pylist(),
                                   table.column("value").to_pylist(), strict=True)]
@@ -98,8 +112,56 @@ def _strip_rejected(path: Path, ids: set[str]) -> int:
     return removed
 
 
-def forget(lake: Lake, engine, user_id: str) -> Forgotten:
+def personal_values(engine, ids: set[str]) -> set[str]:
+    """The person's phones and e-mails as loaded, to look for in text files too."""
+    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in sorted(ids))
+    rows = engine.query(f"SELECT phone, email FROM ods_customers WHERE user_id IN ({listed})")
+    return {v for col in rows.columns for v in col.to_pylist() if v and len(v) >= 5}
+
+
+TEXT_SUFFIXES = {".html", ".htm", ".csv", ".txt", ".json", ".jsonl", ".md", ".tsv", ".xml"}
+
+
+def _names_them(path: Path, pattern: re.Pattern[str]) -> bool:
+    if path.suffix == ".xlsx":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as book:
+                return any(pattern.search(book.read(n).decode("utf-8", "replace"))
+                           for n in book.namelist() if n.endswith(".xml"))
+        except zipfile.BadZipFile:
+            return False
+    return bool(pattern.search(path.read_text(encoding="utf-8", errors="replace")))
+
+
+def _scrub_files(lake: Lake, ids: set[str], values: set[str], result: Forgotten) -> None:
+    """The lake's logs keep their entries with the id replaced by its keyed hash; any other
+    text file or workbook under the lake that names the person (a report, a list) goes."""
+    keys = {i: f"key:{lake.keyed_hash(i)}" for i in ids}
+    # a log written before keyed hashes kept the id's plain SHA-256: that names them too
+    keys |= {hashlib.sha256(i.encode()).hexdigest(): keys[i] for i in ids}
+    pattern = _token_pattern(set(keys) | values)
+    for path in sorted(lake.root.rglob("*")):
+        if not path.is_file() or path.suffix not in TEXT_SUFFIXES | {".xlsx"}:
+            continue
+        rel = path.relative_to(lake.root)
+        if not _names_them(path, pattern):
+            continue
+        if rel.parts[0] == "_ops" and path.suffix in (".jsonl", ".json"):
+            text = path.read_text(encoding="utf-8")
+            atomic_write_text(path, pattern.sub(lambda m: keys.get(m.group(1), "[removed]"), text),
+                              mode=path.stat().st_mode & 0o777)
+            result.logs_rewritten.append(str(rel))
+        else:
+            path.unlink()
+            result.files_removed.append(str(rel))
+
+
+def forget(lake: Lake, engine, user_id: str, store=None) -> Forgotten:
+    """`store`: the configured profile store (serve.store), which loses the person too."""
     ids = person_ids(lake, engine, user_id)
+    values = personal_values(engine, ids)
     engine.close()  # nothing may read the files while they are rewritten
     id_array = pa.array(sorted(ids), pa.string())
     result = Forgotten(len(ids))
@@ -129,8 +191,11 @@ def forget(lake: Lake, engine, user_id: str) -> Forgotten:
                 result.tables_dropped += sum(1 for p in folder.iterdir() if p.is_dir())
                 shutil.rmtree(folder)
         shutil.rmtree(lake.ops("tmp"), ignore_errors=True)
+        if store is not None:
+            result.store_removed = store.forget(sorted(ids))
+        _scrub_files(lake, ids, values, result)
         record = {"ts": datetime.now(UTC).isoformat(timespec="seconds"),
-                  "user_sha256": hashlib.sha256(user_id.encode("utf-8")).hexdigest(),
+                  "user_key": lake.keyed_hash(user_id),
                   "ids": len(ids), "rows": result.rows, "files": result.files,
                   "tables_dropped": result.tables_dropped}
         log = lake.ops("forgotten.jsonl")

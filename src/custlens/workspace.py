@@ -407,8 +407,10 @@ class Workspace:
     def forget(self, user_id: str):
         """Remove a person from every layer, ODS included; recorded without the id."""
         from custlens.forget import forget
+        from custlens.serve.store import open_store
 
-        result = forget(self.lake, self.engine, user_id)
+        store = open_store(self.lake, self.settings.get("serve.store"))
+        result = forget(self.lake, self.engine, user_id, store)
         self._engine = None  # forget closed it: the files changed under it
         return result
 

@@ -212,6 +212,23 @@ class Lake:
                 tmp.unlink()
         return path.read_bytes()
 
+    def keyed_hash(self, value: str) -> str:
+        """A customer id as the records about it keep it (the forget log, the audit log):
+        HMAC-SHA256 under the lake's secret, so a copy of those records names nobody, while
+        whoever runs custlens on the lake can still ask "who saw this person"."""
+        import hmac
+
+        return hmac.new(self.secret(), f"id:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def forget_generation(self) -> int:
+        """How many forgets the lake has seen. Every build fingerprint includes it, so after
+        a forget every derived table and the profile store get a new version."""
+        log = self.ops("forgotten.jsonl")
+        if not log.exists():
+            return 0
+        with open(log, "rb") as fh:
+            return sum(1 for line in fh if line.strip())
+
     def table_dir(self, table: str) -> Path:
         return self.root / layer_of(table) / table
 

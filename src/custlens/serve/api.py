@@ -492,7 +492,9 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         table = mask_table(table, show_personal=show)
         if show and table.num_rows:
             api.audit.record(user, f"actions {plan} {action or '*'} {operator or '*'}", table.num_rows,
-                             None if fmt is Download.json else fmt.value)
+                             None if fmt is Download.json else fmt.value,
+                             subjects=table.column("user_id").to_pylist()
+                             if "user_id" in table.column_names else None)
         return api.table(table, code, fmt, f"actions-{plan}", page, size, total)
 
     @app.get("/api/customers", tags=["customers"])
@@ -524,7 +526,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         show = user.role == "admin" or mine
         personal = {f: found.get(f) if show else mask_value(f, found.get(f)) for f in sorted(PERSONAL_FIELDS)}
         if show and found:
-            api.audit.record(user, f"profile {user_id}", 1)
+            api.audit.record(user, "profile", 1, subjects=[user_id])
         plans = [{k: v for k, v in p.items() if k != "operator"} for p in plans]
         return {"profile": {k: _clean(v) for k, v in row.items()}, "contact": personal,
                 "contacts_planned": plans}

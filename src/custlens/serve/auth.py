@@ -155,16 +155,28 @@ class Audit:
     """Who saw or exported personal data, when, what and how many rows."""
 
     def __init__(self, lake: Lake) -> None:
+        self.lake = lake
         self.path = lake.ops("audit.jsonl")
         self._lock = threading.Lock()
 
-    def record(self, user: User, what: str, rows: int, export: str | None = None) -> None:
+    def record(self, user: User, what: str, rows: int, export: str | None = None,
+               subjects: list[str] | None = None) -> None:
+        """`what` never holds a customer id: the customers seen go in `subjects` as keyed
+        hashes (Lake.keyed_hash), so the log names nobody to whoever copies it, and
+        `custlens audit --user ID` still answers who saw a person."""
         entry = {"ts": datetime.now(UTC).isoformat(timespec="seconds"), "user": user.name,
                  "role": user.role, "what": what, "rows": rows, "export": export}
+        if subjects:
+            entry["subjects"] = sorted({self.lake.keyed_hash(s) for s in subjects})
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def about(self, user_id: str) -> list[dict[str, Any]]:
+        """Every entry in which this customer was seen (through the keyed hash)."""
+        key = self.lake.keyed_hash(user_id)
+        return [e for e in self.entries() if key in e.get("subjects", ())]
 
     def entries(self) -> list[dict[str, Any]]:
         if not self.path.exists():

@@ -94,6 +94,7 @@ class ProfileStore(Protocol):
     def get(self, user_id: str) -> dict[str, Any] | None: ...
     def search(self, filters: dict[str, Any], prefix: str | None, sort: str, page: int,
                size: int) -> Page: ...
+    def forget(self, ids: list[str]) -> int: ...
 
 
 class DuckDBStore:
@@ -137,12 +138,31 @@ class DuckDBStore:
             if path.name not in {name, old and old["file"]}:
                 path.unlink(missing_ok=True)
 
+    def forget(self, ids: list[str]) -> int:
+        """Remove every published file (the current build and the one kept before it): both
+        hold the person. The store is derived; the next build publishes it again."""
+        removed = 0
+        if self.folder.exists():
+            (self.folder / "current.json").unlink(missing_ok=True)
+            for path in self.folder.iterdir():
+                if path.name.startswith(("profiles-", ".profiles-")):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         pointer = self._pointer()
         if pointer is None:
+            with self._lock:  # a forget removed the files: let go of the one still open
+                if self._open is not None:
+                    self._open[1].close()
+                    self._open = None
+                    self._local = threading.local()
             raise CustlensError("no profiles published yet", hint="custlens build")
         with self._lock:
             if self._open is None or self._open[0] != pointer["file"]:
+                if self._open is not None:
+                    self._open[1].close()
                 con = duckdb.connect(str(self.folder / pointer["file"]), read_only=True)
                 self._open = (pointer["file"], con)
                 self._local = threading.local()
@@ -268,6 +288,25 @@ class PostgresStore:
         except UndefinedTable:
             return None  # published without contacts
         return rows[0] if rows else None
+
+    def forget(self, ids: list[str]) -> int:
+        """Delete the person's rows from the published tables and any half-swapped copy,
+        in one transaction; the next build republishes under a new version."""
+        removed = 0
+        with self._raw() as conn:
+            cur = conn.cursor()
+            for table in (TABLE, CONTACTS):
+                cur.execute(f"DROP TABLE IF EXISTS {table}_new")
+                cur.execute(f"DROP TABLE IF EXISTS {table}_old")
+                cur.execute("SELECT to_regclass(%s)", [table])
+                if cur.fetchone()[0] is not None:
+                    cur.execute(f"DELETE FROM {table} WHERE user_id = ANY(%s)", [ids])
+                    removed += cur.rowcount
+            cur.execute("SELECT to_regclass(%s)", [f"{TABLE}_meta"])
+            if cur.fetchone()[0] is not None:
+                cur.execute(f"DELETE FROM {TABLE}_meta")  # not the version any build made
+            conn.commit()
+        return removed
 
     def search(self, filters: dict[str, Any], prefix: str | None, sort: str, page: int,
                size: int) -> Page:

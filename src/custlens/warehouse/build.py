@@ -50,6 +50,7 @@ def _fingerprint(model: Model, ctx: BuildContext, known: dict[str, str]) -> str:
     dated = {name for name, _ in model.incremental}
     parts = {
         "code": model.code_hash(module),
+        "forgets": ctx.lake.forget_generation(),
         "params": {p: ctx.param(p) for p in model.params},
         "inputs": {d: known[d] for d in model.depends if d not in dated},
     }
