@@ -732,13 +732,16 @@ app.add_typer(users_app, name="users")
 
 
 @users_app.command("add")
-def users_add(name: str, role: Annotated[str, typer.Option("--role", help="admin, analyst or operator")]) -> None:
-    """Add (or reset) a user; the password comes from a prompt, or CUSTLENS_PASSWORD for scripts."""
+def users_add(name: str, role: Annotated[str, typer.Option("--role", help="admin, analyst or operator")],
+              reset: Annotated[bool, typer.Option("--reset", help="give an existing user a new "
+                                                  "role or password (ends their sessions)")] = False) -> None:
+    """Add a user (--reset: change one); the password comes from a prompt, or
+    CUSTLENS_PASSWORD for scripts."""
     from custlens.serve.auth import Accounts
 
     password = os.environ.get("CUSTLENS_PASSWORD") or typer.prompt(
         f"password for {name}", hide_input=True, confirmation_prompt=True)
-    user = Accounts(STATE.workspace().lake).add(name, role, password)
+    user = Accounts(STATE.workspace().lake).add(name, role, password, replace=reset)
     console.info(f"user {user.name} ({user.role}) saved")
 
 
@@ -755,7 +758,7 @@ def users_list(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
 
 @users_app.command("remove")
 def users_remove(name: str) -> None:
-    """Remove a user (their open sessions end when the server restarts)."""
+    """Remove a user (their open sessions end with their next request)."""
     from custlens.serve.auth import Accounts
 
     Accounts(STATE.workspace().lake).remove(name)
@@ -774,7 +777,11 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
     app_ = create_app(ws)
     console.info(f"custlens on http://{host}:{port}/ (API docs /docs); add users with "
                  "custlens users add NAME --role admin|analyst|operator")
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    proxies = [str(p) for p in ws.settings.get("serve.trusted_proxies")]
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only from the
+    # configured proxies (none: the connection's own address, always)
+    uvicorn.run(app_, host=host, port=port, log_level="warning", proxy_headers=bool(proxies),
+                forwarded_allow_ips=",".join(proxies) if proxies else None)
 
 
 @app.command()

@@ -76,8 +76,12 @@ DEFAULTS: dict[str, Any] = {
         "store": "",  # the profile store: empty = a DuckDB file in the lake; or postgresql://…
         "session_hours": 12,
         "secure_cookies": True,  # off only behind plain http on a trusted network
-        "login_attempts": 5,  # failed logins per name and address within the window …
-        "login_window_minutes": 15,  # … before further attempts are refused (429)
+        "login_attempts": 5,  # failed logins per name (and per name and address) within
+        "login_window_minutes": 15,  # the window before each further one waits 1, 2, 4 … 60 s
+        "login_rate": 10,  # login attempts a second, overall
+        # addresses of reverse proxies whose X-Forwarded-For is believed; none by default,
+        # so a client cannot name its own address
+        "trusted_proxies": [],
     },
     "duckdb": {
         # what one DuckDB process may take; beyond it, it spills to `spill` (empty: the

@@ -90,8 +90,9 @@ class Api:
         serve = ws.settings.get("serve")
         self.store = open_store(ws.lake, serve["store"])
         self.accounts = Accounts(ws.lake)
-        self.sessions = Sessions(float(serve["session_hours"]))
-        self.throttle = Throttle(int(serve["login_attempts"]), float(serve["login_window_minutes"]) * 60)
+        self.sessions = Sessions(float(serve["session_hours"]), self.accounts)
+        self.throttle = Throttle(int(serve["login_attempts"]), float(serve["login_window_minutes"]) * 60,
+                                 float(serve["login_rate"]))
         self.audit = Audit(ws.lake)
         self.secure = bool(serve["secure_cookies"])
         self._lock = threading.Lock()
@@ -278,15 +279,14 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
     @app.post("/api/login", tags=["session"], dependencies=[Depends(_csrf)])
     def login(body: Login, request: Request) -> JSONResponse:
         address = request.client.host if request.client else "?"
-        wait = api.throttle.retry_after(body.name, address)
+        wait = api.throttle.begin(body.name, address)  # counted before the password is
         if wait:
             return JSONResponse({"error": "too many failed logins; try again later", "hint": None},
                                 status_code=429, headers={"Retry-After": str(wait)})
         user = api.accounts.check(body.name, body.password)
         if user is None:
-            api.throttle.failed(body.name, address)
             raise ApiError(401, "wrong name or password")
-        api.throttle.clear(body.name, address)
+        api.throttle.succeeded(body.name, address)
         token, csrf = api.sessions.open(user)
         response = JSONResponse({"name": user.name, "role": user.role, "csrf": csrf})
         response.set_cookie(SESSION, token, httponly=True, samesite="strict", secure=api.secure,
