@@ -83,6 +83,34 @@ def test_login_needs_csrf_and_right_password_and_is_throttled(app, lake):
     assert PASSWORD not in (lake / "_ops" / "users.json").read_text()
 
 
+def test_birthday_gift_lists_show_analysts_no_birthday(app):
+    """Issue #17, finding 5, as the analyst's look at the birthday-gift list: the reason,
+    the detail and the message carried month and day of the birthday, unmasked."""
+    import re
+
+    analyst, admin = client(app, "ana"), client(app, "admin")
+    plan = analyst.get("/api/actions/plans").json()[-1]["plan_id"]
+    seen = analyst.get(f"/api/actions/{plan}?action=birthday_gift&size=500").json()["rows"]
+    assert seen, "the generated shop plans birthday gifts"
+    day = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日")
+    leaks = [r for r in seen for f in ("detail", "why", "message") if day.search(r[f] or "")]
+    assert leaks == []
+    shown = admin.get(f"/api/actions/{plan}?action=birthday_gift&size=500").json()["rows"]
+    assert all(day.search(r["detail"]) for r in shown)  # the admin may see them (audited)
+
+
+def test_operators_reach_their_lists_and_customers_only(app):
+    """Issue #17, finding 6: an operator could read every analysis, the CLV customer list
+    included; they see their lists and those customers' profiles, as the README says."""
+    op1 = client(app, "op1")
+    for path in ("/api/overview", "/api/segments", "/api/segments/points", "/api/classes",
+                 "/api/periods", "/api/funnel", "/api/retention", "/api/repurchase",
+                 "/api/channels", "/api/clv", "/api/customers"):
+        assert op1.get(path).status_code == 403, path
+    plan = op1.get("/api/actions/plans").json()[-1]["plan_id"]
+    assert op1.get(f"/api/actions/{plan}").status_code == 200
+
+
 def test_every_analysis_endpoint_answers_with_labelled_columns(app):
     c = client(app, "ana")
     for path in ("/api/segments", "/api/classes", "/api/periods", "/api/periods?view=instances",

@@ -69,7 +69,8 @@ def list_cmd(
 ) -> None:
     """A plan's target lists: customer, why, message, contact fields (masked unless asked)."""
     ws = STATE.workspace()
-    table = mask_table(ws.action_list(plan, action, operator, holdout), show_personal)
+    table = mask_table(ws.action_list(plan, action, operator, holdout,
+                                      show_personal=show_personal), show_personal)
     output.write(table, fmt, out, ws.settings.lang)
     if out:
         console.info(f"wrote {table.num_rows:,} contacts to {out}")

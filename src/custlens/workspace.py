@@ -365,13 +365,14 @@ class Workspace:
 
     def action_list(self, plan: str = "latest", action: str | None = None,
                     operator: str | None = None, holdout: bool = False,
-                    lang: str | None = None) -> pa.Table:
-        """A plan's contacts with why, message and contact fields (unmasked: mask to show)."""
+                    lang: str | None = None, show_personal: bool = True) -> pa.Table:
+        """A plan's contacts with why, message and contact fields (contact fields unmasked:
+        mask to show; details derived from personal data masked unless `show_personal`)."""
         batch = plans.find(self.lake, plan)
         self.build(["ads_action_plan", "dwd_customers"])
         return lists.listing(self.engine, batch.options["plan_id"], self.playbook(),
                              lang or self.settings.lang, action, operator, holdout,
-                             self.settings.get("shop.currency"))
+                             self.settings.get("shop.currency"), show_personal)
 
     def playbook(self) -> list[playbook.Action]:
         return playbook.load(dict(self.settings.get("actions")))

@@ -10,10 +10,14 @@ import pyarrow as pa
 from custlens.act.playbook import Action
 from custlens.analysis.segments import SEGMENTS
 from custlens.i18n import class_name, money
+from custlens.masking import mask_value
 from custlens.warehouse.context import sql_text
 
 SEGMENT_EN = dict(SEGMENTS.values())
 CONTACT_FIELDS = ("phone", "email", "address")
+# triggers whose `detail` is derived from personal data (the next birthday is the
+# birthday's month and day): masked like the field itself unless the viewer may see it
+PERSONAL_DETAIL = {"birthday": "birthday"}
 
 
 def _why(row: dict[str, Any], lang: str, currency: str) -> str:
@@ -31,8 +35,11 @@ def _why(row: dict[str, Any], lang: str, currency: str) -> str:
 
 def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
             action: str | None = None, operator: str | None = None,
-            holdout: bool = False, currency: str = "CNY") -> pa.Table:
-    """Treated contacts of a plan (holdout too when asked), by priority then customer."""
+            holdout: bool = False, currency: str = "CNY", show_personal: bool = True) -> pa.Table:
+    """Treated contacts of a plan (holdout too when asked), by priority then customer.
+    Without `show_personal`, a detail derived from personal data (a birthday) is masked
+    before it is written into the reason and the message; contact fields are the caller's
+    to mask (mask_table)."""
     where = [f"p.plan_id = {sql_text(plan_id)}"]
     if action:
         where.append(f"p.action = {sql_text(action)}")
@@ -51,6 +58,9 @@ def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
     out = []
     for row in rows:
         a = by_name.get(row["action"])
+        personal = PERSONAL_DETAIL.get(a.trigger) if a else None
+        if personal and not show_personal and row["detail"]:
+            row["detail"] = mask_value(personal, row["detail"])
         seg = row["segment"]
         values = {"user_id": row["user_id"], "detail": row["detail"] or "",
                   "segment": seg if lang == "zh" or not seg else SEGMENT_EN.get(seg, seg),

@@ -241,7 +241,10 @@ def _role(*roles: str):
 
 
 Anyone = Annotated[User, Depends(_user)]
-Analysts = Annotated[User, Depends(_role("admin", "analyst", "operator"))]
+# the analyses: admins and analysts. Operators see their action lists and those
+# customers' profiles only (README, Security), so they are let into those routes alone.
+Analysts = Annotated[User, Depends(_role("admin", "analyst"))]
+Staff = Annotated[User, Depends(_role("admin", "analyst", "operator"))]
 Admins = Annotated[User, Depends(_role("admin"))]
 LangQ = Annotated[Lang | None, Query(description="zh or en (headings, names)")]
 FormatQ = Annotated[Download, Query(alias="format", description="json, or a csv/xlsx download")]
@@ -467,11 +470,11 @@ def _personal_ok(user: User, operator: str | None) -> bool:
 
 def _people_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/actions/plans", tags=["actions"])
-    def plans(_: Analysts) -> list[dict[str, Any]]:
+    def plans(_: Staff) -> list[dict[str, Any]]:
         return _rows(api.ws.action_plans())
 
     @app.get("/api/actions/{plan}", tags=["actions"])
-    def action_list(plan: Annotated[str, PathParam(max_length=64)], user: Analysts,
+    def action_list(plan: Annotated[str, PathParam(max_length=64)], user: Staff,
                     action: Annotated[str | None, Query(max_length=64)] = None,
                     operator: Annotated[str | None, Query(max_length=64)] = None,
                     lang: LangQ = None, fmt: FormatQ = Download.json,
@@ -483,9 +486,9 @@ def _people_routes(app: FastAPI, api: Api) -> None:
                 raise ApiError(403, "an operator sees only their own lists")
             operator = user.name
         code = _lang(api, lang)
-        with api._lock:
-            table = api.ws.action_list(plan, action, operator, lang=code)
         show = _personal_ok(user, operator)
+        with api._lock:
+            table = api.ws.action_list(plan, action, operator, lang=code, show_personal=show)
         total = table.num_rows
         if fmt is Download.json:
             table = table.slice((page - 1) * size, size)
@@ -512,7 +515,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         return api.table(table, _lang(api, lang), fmt, "customers", page, size, found.total)
 
     @app.get("/api/customers/{user_id}", tags=["customers"])
-    async def profile(user_id: Annotated[str, PathParam(max_length=128)], user: Analysts) -> dict[str, Any]:
+    async def profile(user_id: Annotated[str, PathParam(max_length=128)], user: Staff) -> dict[str, Any]:
         """One customer's profile; contact fields for admins, and for the operator whose
         list holds the customer; masked for analysts."""
         row = api.store.get(user_id)

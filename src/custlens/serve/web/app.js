@@ -30,6 +30,7 @@ const UI = {
 const PAGES = ["overview", "segments", "classes", "periods", "funnel", "retention", "repurchase",
                "channels", "actions", "customers", "quarantine", "users"];
 const ADMIN_ONLY = ["quarantine", "users"];
+const OPERATOR_PAGES = ["actions"];  // an operator works their lists (and those customers)
 const state = {lang: localStorage.getItem("custlens.lang") || "zh", me: null, csrf: null, words: null};
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => UI[state.lang][key] || key;
@@ -329,7 +330,8 @@ function showLogin(message) {
 
 async function route() {
   const [page, arg] = location.hash.replace(/^#\//, "").split("?")[0].split("/");
-  const name = page === "customer" ? "customer" : (PAGES.includes(page) ? page : "overview");
+  const home = state.me && state.me.role === "operator" ? "actions" : "overview";
+  const name = page === "customer" ? "customer" : (PAGES.includes(page) ? page : home);
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.dataset.page === name));
   const main = $("#main");
   main.innerHTML = "…";
@@ -342,7 +344,7 @@ async function start() {
   state.csrf = state.me.csrf;
   state.words = await api("/api/i18n");
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
-  $("#nav").innerHTML = PAGES.filter((p) => (state.me.role !== "operator" || p !== "customers")
+  $("#nav").innerHTML = PAGES.filter((p) => (state.me.role !== "operator" || OPERATOR_PAGES.includes(p))
     && (state.me.role === "admin" || !ADMIN_ONLY.includes(p)))
     .map((p) => `<a href="#/${p}" data-page="${p}">${t(p)}</a>`).join("");
   $("#who").textContent = `${state.me.name} · ${state.me.role}`;
