@@ -145,6 +145,22 @@ def test_optouts_caps_periods_and_priority(lake):
     w.close()
 
 
+def test_an_opt_out_after_the_plan_takes_the_customer_off_the_current_list(lake):
+    """Issue #17, finding 8: an opt-out recorded after a plan left the customer on its list,
+    contacts and all, for the operator to call."""
+    w = _ws(lake, actions__playbook=TWO_ACTIONS)
+    plan = w.plan_actions(PLAN_DAY)
+    listed = w.action_list(plan.plan_id).to_pylist()
+    gone, other_channel = listed[0], listed[1]
+    w.opt_out([gone["user_id"]], "all", reason="回复TD")
+    w.opt_out([other_channel["user_id"]], "email" if other_channel["contact_channel"] != "email" else "sms")
+    now = {r["user_id"] for r in w.action_list(plan.plan_id).to_pylist()}
+    assert gone["user_id"] not in now
+    assert other_channel["user_id"] in now  # an opt-out of another channel does not stop this one
+    assert len(now) == len(listed) - 1
+    w.close()
+
+
 def test_lists_export_round_trip_masked_unless_asked(lake):
     runner = CliRunner()
     w = _ws(lake)

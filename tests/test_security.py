@@ -76,3 +76,92 @@ def test_users_file_stays_private_after_a_removal(tmp_path):
     accounts.add("bo", "operator", "another long password")
     accounts.remove("bo")
     assert (accounts.path.stat().st_mode & 0o777) == 0o600
+
+
+# ---- finding 8, the lower ones ---------------------------------------------------------------
+def _app_with_admin(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from custlens import Workspace
+    from custlens.serve.api import create_app
+    from custlens.serve.auth import Accounts
+
+    ws = Workspace(lake=tmp_path / "lake")
+    ws.settings = ws.settings.with_overrides(serve__secure_cookies=False)
+    Accounts(ws.lake).add("root", "admin", "a long enough password")
+    Accounts(ws.lake).add("ana", "analyst", "a long enough password")
+    app = create_app(ws, refresh=False)  # nothing built: every analysis query fails
+    clients = {}
+    for name in ("root", "ana"):
+        c = TestClient(app)
+        csrf = c.get("/api/csrf").json()["csrf"]
+        r = c.post("/api/login", json={"name": name, "password": "a long enough password"},
+                   headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200
+        c.headers["X-CSRF-Token"] = r.json()["csrf"]
+        clients[name] = c
+    return ws, app, clients
+
+
+def test_pages_and_answers_carry_security_headers_and_docs_use_no_cdn(tmp_path):
+    from fastapi.testclient import TestClient
+
+    ws, app, clients = _app_with_admin(tmp_path)
+    anonymous = TestClient(app)
+    page, answer = anonymous.get("/"), clients["root"].get("/api/me")
+    for r in (page, answer):
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        assert "cdn" not in r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
+    assert answer.headers["cache-control"] == "no-store"
+    assert anonymous.get("/docs").status_code == 404  # Swagger's page loads from a CDN: off
+    assert anonymous.get("/openapi.json").status_code == 200
+
+
+def test_engine_errors_and_file_paths_do_not_reach_clients(tmp_path):
+    ws, app, clients = _app_with_admin(tmp_path)
+    r = clients["root"].get("/api/segments")
+    assert r.status_code == 500
+    body = r.text
+    assert "internal error" in body and str(ws.lake.root) not in body and "Catalog" not in body
+
+
+def test_logins_denials_and_personal_exports_are_audited_with_addresses(tmp_path):
+    from fastapi.testclient import TestClient
+
+    ws, app, clients = _app_with_admin(tmp_path)
+    wrong = TestClient(app)
+    csrf = wrong.get("/api/csrf").json()["csrf"]
+    wrong.post("/api/login", json={"name": "root", "password": "nope nope nope"}, headers={"X-CSRF-Token": csrf})
+    assert clients["ana"].get("/api/quarantine").status_code == 403
+    entries = [json.loads(line) for line in ws.lake.ops("audit.jsonl").read_text().splitlines()]
+    events = {(e.get("event"), e["user"]) for e in entries}
+    assert {("login_ok", "root"), ("login_ok", "ana"), ("login_failed", "root"), ("denied", "ana")} <= events
+    assert all(e["address"] for e in entries)
+    # the CLI's unmasked output is audited as well
+    (tmp_path / "c.csv").write_text("user_id,phone\nu1,13812345678\n", encoding="utf-8")
+    _cl(tmp_path, "import", "customers", str(tmp_path / "c.csv"))
+    _cl(tmp_path, "sql", "SELECT user_id, phone FROM dwd_customers", "--show-personal", "--format", "json")
+    last = json.loads(ws.lake.ops("audit.jsonl").read_text().splitlines()[-1])
+    assert last["user"].startswith("cli:") and last["what"] == "sql" and last["rows"] == 1
+    assert last["subjects"] == [ws.lake.keyed_hash("u1")]
+
+
+def test_a_short_phone_shows_at_most_half_its_digits():
+    from custlens.masking import mask_value
+
+    assert mask_value("phone", "13812345678") == "138****5678"
+    assert mask_value("phone", "12345678") == "12****78"  # was 123****5678-style: 7 of 8
+    assert mask_value("phone", "1234567") == "****"
+
+
+def test_names_and_values_are_printed_as_text_not_rich_markup(tmp_path):
+    env_name = "[red]mallory[/red]"
+    env = {**os.environ, "CUSTLENS_QUIET": "1", "CUSTLENS_PASSWORD": "a long enough password"}
+    added = subprocess.run([sys.executable, "-m", "custlens.cli", "users", "add", env_name, "--role",
+                            "analyst"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    assert env_name in added.stderr  # the message names the user as typed
+    listed = _cl(tmp_path, "users", "list")
+    assert env_name in listed.stdout

@@ -20,6 +20,7 @@ from custlens.cli_common import (
     FormatOpt,
     OutOpt,
     SinceOpt,
+    audit_export,
     parse_date,
     report_imports,
 )
@@ -326,6 +327,8 @@ def quarantine_show(
     if not show_personal:
         table = _mask_quarantine(table)
     output.write(table, fmt, out, ws.settings.lang)
+    if show_personal and table.num_rows:
+        audit_export(ws, "quarantine", table, fmt)
 
 
 def _mask_quarantine(table: pa.Table) -> pa.Table:
@@ -858,7 +861,10 @@ def sql(query: str,
         fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
     """Run SQL over the warehouse tables by name (dwd_events, ads_rfm, …)."""
     ws = STATE.workspace()
-    output.write(mask_table(ws.sql(query), show_personal), fmt, out, ws.settings.lang)
+    table = mask_table(ws.sql(query), show_personal)
+    output.write(table, fmt, out, ws.settings.lang)
+    if show_personal and table.num_rows:
+        audit_export(ws, "sql", table, fmt)
 
 
 @app.command()
@@ -923,7 +929,7 @@ def main() -> None:
     try:
         app()
     except CustlensError as exc:
-        console.err.print(f"[red]error:[/red] {exc}")
+        console.error(str(exc))
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

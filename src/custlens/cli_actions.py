@@ -11,7 +11,15 @@ import pyarrow as pa
 import typer
 
 from custlens import console, output
-from custlens.cli_common import STATE, AsOfOpt, FormatOpt, OutOpt, parse_date, report_imports
+from custlens.cli_common import (
+    STATE,
+    AsOfOpt,
+    FormatOpt,
+    OutOpt,
+    audit_export,
+    parse_date,
+    report_imports,
+)
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
 from custlens.i18n import pick
@@ -72,6 +80,8 @@ def list_cmd(
     table = mask_table(ws.action_list(plan, action, operator, holdout,
                                       show_personal=show_personal), show_personal)
     output.write(table, fmt, out, ws.settings.lang)
+    if show_personal and table.num_rows:
+        audit_export(ws, f"actions {plan} {action or '*'} {operator or '*'}", table, fmt)
     if out:
         console.info(f"wrote {table.num_rows:,} contacts to {out}")
 

@@ -56,3 +56,18 @@ def report_imports(results: list) -> None:
             console.warn(f"{where}: {s['reason']}")
         if r.rejected > len(r.samples):
             console.warn(f"… {r.rejected - len(r.samples):,} more; see: custlens quarantine show --batch {r.batch.batch_id}")
+
+
+def audit_export(ws: Workspace, what: str, table: object, fmt: object) -> None:
+    """A CLI output with personal data unmasked goes to the audit log too, as the web app's
+    do: by the operating-system user, customers as keyed hashes."""
+    import getpass
+
+    import pyarrow as pa
+
+    from custlens.serve.auth import Audit, User
+
+    assert isinstance(table, pa.Table)
+    ids = table.column("user_id").to_pylist() if "user_id" in table.column_names else None
+    Audit(ws.lake).record(User(f"cli:{getpass.getuser()}", "cli"), what, table.num_rows,
+                          getattr(fmt, "value", str(fmt)), subjects=ids, address="local")

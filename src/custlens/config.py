@@ -82,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
         # addresses of reverse proxies whose X-Forwarded-For is believed; none by default,
         # so a client cannot name its own address
         "trusted_proxies": [],
+        "docs": False,  # the OpenAPI page at /docs (loads Swagger UI from a CDN); /openapi.json always
     },
     "duckdb": {
         # what one DuckDB process may take; beyond it, it spills to `spill` (empty: the

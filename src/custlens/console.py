@@ -7,17 +7,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 err = Console(stderr=True, highlight=False)
 
 
 def info(message: str) -> None:
-    err.print(f"[dim]·[/dim] {message}")
+    """A line on stderr; the message is text (a customer name like `[red]x` stays as is)."""
+    err.print(f"[dim]·[/dim] {escape(message)}")
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {message}")
+    err.print(f"[yellow]warning:[/yellow] {escape(message)}")
+
+
+def error(message: str) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}")
 
 
 @contextmanager

@@ -13,8 +13,10 @@ def mask_value(field: str, value: object) -> str | None:
     if value is None:
         return None
     text = str(value)
-    if field == "phone":
-        return text[:3] + "****" + text[-4:] if len(text) >= 8 else "****"
+    if field == "phone":  # 138****5678: at most 7 of 11 digits; a short number shows 4 at most
+        if len(text) >= 11:
+            return text[:3] + "****" + text[-4:]
+        return text[:2] + "****" + text[-2:] if len(text) >= 8 else "****"
     if field == "email":
         user, _, domain = text.partition("@")
         return (user[:1] + "***@" + domain) if domain else "***"

@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from custlens.errors import CustlensError
 from custlens.i18n import heading
@@ -87,13 +88,14 @@ def write(table: pa.Table, fmt: Format | str, out: Path | None, lang: str = "zh"
 
 def _write_table(table: pa.Table, out: Path | None, lang: str, title: str | None,
                  percent: tuple[str, ...], caption: str | None = None) -> None:
-    view = Table(title=title, caption=caption, show_lines=False, header_style="bold")
+    view = Table(title=title and Text(title), caption=caption and Text(caption),
+                 show_lines=False, header_style="bold")
     for name in table.column_names:
         numeric = pa.types.is_integer(table.schema.field(name).type) or \
             pa.types.is_floating(table.schema.field(name).type)
-        view.add_column(heading(name, lang), justify="right" if numeric else "left")
-    for row in table.to_pylist():
-        view.add_row(*[f"{v:.1%}" if k in percent and isinstance(v, float) else _cell(v, lang, k)
+        view.add_column(Text(heading(name, lang)), justify="right" if numeric else "left")
+    for row in table.to_pylist():  # cells are Text: a value like "[link=…]" is not markup
+        view.add_row(*[Text(f"{v:.1%}" if k in percent and isinstance(v, float) else _cell(v, lang, k))
                        for k, v in row.items()])
     if out:
         with open(out, "w", encoding="utf-8") as fh:

@@ -33,6 +33,13 @@ def _why(row: dict[str, Any], lang: str, currency: str) -> str:
     return " · ".join(parts)
 
 
+def _opted_out(engine: Any) -> set[tuple[str, str]]:
+    """(customer, channel) pairs not to contact now — an opt-out after the plan counts."""
+    from custlens.act.plans import optouts
+
+    return set(optouts(engine).select("user_id", "contact_channel").iter_rows())
+
+
 def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
             action: str | None = None, operator: str | None = None,
             holdout: bool = False, currency: str = "CNY", show_personal: bool = True) -> pa.Table:
@@ -55,8 +62,11 @@ def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
         WHERE {' AND '.join(where)}
         ORDER BY p.priority, p.action, p.user_id""").to_pylist()
     by_name = {a.name: a for a in actions}
+    stopped = _opted_out(engine)
     out = []
     for row in rows:
+        if {(row["user_id"], "all"), (row["user_id"], row["contact_channel"])} & stopped:
+            continue  # opted out since the plan was made: not on the list any more
         a = by_name.get(row["action"])
         personal = PERSONAL_DETAIL.get(a.trigger) if a else None
         if personal and not show_personal and row["detail"]:

@@ -58,7 +58,7 @@ def _operator(operators: tuple[str, ...], action: str, user_id: str) -> str | No
 
 
 # ---- what earlier plans, opt-outs and receipts say ------------------------------------------
-def _optouts(engine: Any) -> pl.DataFrame:
+def optouts(engine: Any) -> pl.DataFrame:
     """(user_id, contact_channel) pairs not to contact; 'all' means every channel. An
     `unsubscribed` receipt counts as an opt-out of the channel it came through."""
     return pl.from_arrow(engine.query("""
@@ -177,7 +177,7 @@ def make(lake: Lake, engine: Any, settings: Any, as_of: dt.date, replace: bool =
         eligible = pl.DataFrame(schema={"user_id": pl.Utf8, "detail": pl.Utf8, "action": pl.Utf8,
                                         "contact_channel": pl.Utf8, "priority": pl.Int64,
                                         "rank": pl.Int32})
-    chosen, counts = _select(eligible, _optouts(engine), _earlier(engine, as_of), as_of, rules)
+    chosen, counts = _select(eligible, optouts(engine), _earlier(engine, as_of), as_of, rules)
     rows = _finish(chosen, actions, as_of, rules, engine).sort("priority", "action", "user_id")
     digest = hashlib.sha256(rows.drop("rank").write_csv().encode()).hexdigest()
     plan_id = f"{as_of:%Y%m%d}-{digest[:6]}"

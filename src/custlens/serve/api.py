@@ -27,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from custlens import i18n
+from custlens import console, i18n
 from custlens.errors import CustlensError
 from custlens.masking import mask_table, mask_value
 from custlens.output import csv_bytes, write_xlsx
@@ -151,6 +151,8 @@ class Api:
             if not isinstance(answer, dict | list):
                 return answer  # a download: made afresh each time
             hit = json.dumps(answer, ensure_ascii=False, default=_json_default).encode("utf-8")
+            if len(self._cache) >= CACHE_ENTRIES:  # oldest first: dicts keep insertion order
+                self._cache.pop(next(iter(self._cache)))
             self._cache[key] = hit
         return Response(hit, media_type="application/json")
 
@@ -172,13 +174,37 @@ class Api:
                 "page": page, "size": size}
 
 
+# the page and its scripts come from this server only; no framing, no type sniffing, no
+# referrer to other sites. The docs page (serve.docs) needs the CDN, so it is off by default.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                               "'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+CACHE_ENTRIES = 512  # cached answers kept (filters make the keys; each build clears them)
+
+
 def create_app(ws: Workspace, refresh: bool = True) -> FastAPI:
     api = Api(ws)
     if refresh:
         api.refresh()
+    docs = bool(ws.settings.get("serve.docs"))  # Swagger's page loads its assets from a CDN
     app = FastAPI(title="custlens", version="0.1.0",
-                  description="E-commerce customer analysis: the JSON twin of every dashboard page.")
+                  description="E-commerce customer analysis: the JSON twin of every dashboard page.",
+                  docs_url="/docs" if docs else None, redoc_url=None)
     app.state.api = api
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"  # answers may hold personal data
+        return response
     _errors(app)
     _auth_routes(app, api)
     _analysis_routes(app, api)
@@ -202,8 +228,13 @@ def _errors(app: FastAPI) -> None:
         return _error(exc.status, exc.message, exc.hint)
 
     @app.exception_handler(CustlensError)
-    def user_error(_: Request, exc: CustlensError) -> JSONResponse:
-        return _error(400, str(exc), getattr(exc, "hint", None))
+    def user_error(request: Request, exc: CustlensError) -> JSONResponse:
+        message = str(exc.args[0] if exc.args else exc)
+        if message.startswith("query failed"):  # our bug, and its text names files: log it
+            console.warn(f"{request.url.path}: {message}")
+            return _error(500, "internal error: a query failed (the server log has the details)")
+        root = str(request.app.state.api.ws.lake.root)
+        return _error(400, message.replace(root, "<lake>"), getattr(exc, "hint", None))
 
     @app.exception_handler(RequestValidationError)
     def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -232,9 +263,14 @@ async def _csrf(request: Request) -> None:
         raise ApiError(403, "missing or wrong CSRF token", "send the X-CSRF-Token header")
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
 def _role(*roles: str):
-    async def check(user: Annotated[User, Depends(_user)]) -> User:
+    async def check(request: Request, user: Annotated[User, Depends(_user)]) -> User:
         if user.role not in roles:
+            request.app.state.api.audit.event("denied", user.name, _address(request), request.url.path)
             raise ApiError(403, f"not for the {user.role} role")
         return user
     return check
@@ -281,15 +317,18 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
 
     @app.post("/api/login", tags=["session"], dependencies=[Depends(_csrf)])
     def login(body: Login, request: Request) -> JSONResponse:
-        address = request.client.host if request.client else "?"
+        address = _address(request)
         wait = api.throttle.begin(body.name, address)  # counted before the password is
         if wait:
+            api.audit.event("login_throttled", body.name, address)
             return JSONResponse({"error": "too many failed logins; try again later", "hint": None},
                                 status_code=429, headers={"Retry-After": str(wait)})
         user = api.accounts.check(body.name, body.password)
         if user is None:
+            api.audit.event("login_failed", body.name, address)
             raise ApiError(401, "wrong name or password")
         api.throttle.succeeded(body.name, address)
+        api.audit.event("login_ok", user.name, address)
         token, csrf = api.sessions.open(user)
         response = JSONResponse({"name": user.name, "role": user.role, "csrf": csrf})
         response.set_cookie(SESSION, token, httponly=True, samesite="strict", secure=api.secure,
@@ -324,8 +363,9 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
         return api.accounts.list()
 
     @app.post("/api/admin/users", tags=["admin"], dependencies=[Depends(_csrf)])
-    def add_user(body: NewUser, _: Admins) -> dict[str, Any]:
+    def add_user(body: NewUser, admin: Admins, request: Request) -> dict[str, Any]:
         user = api.accounts.add(body.name, body.role, body.password)
+        api.audit.event("user_added", admin.name, _address(request), f"{user.name} ({user.role})")
         return {"name": user.name, "role": user.role}
 
     @app.get("/api/admin/audit", tags=["admin"])
@@ -333,12 +373,13 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
         return api.audit.entries()[-1000:]
 
     @app.get("/api/quarantine", tags=["admin"])
-    def quarantine(user: Admins, lang: LangQ = None, fmt: FormatQ = Download.json,
+    def quarantine(user: Admins, request: Request, lang: LangQ = None, fmt: FormatQ = Download.json,
                    page: PageQ = 1, size: SizeQ = 100) -> Any:
         """Rejected records with their reasons (raw text may hold personal data: admins only)."""
         table, total = api.paged("dwd_quarantine", "batch_id, line", page, size)
         if table.num_rows:
-            api.audit.record(user, "quarantine", table.num_rows, None if fmt is Download.json else fmt.value)
+            api.audit.record(user, "quarantine", table.num_rows, None if fmt is Download.json else fmt.value,
+                             address=_address(request))
         return api.table(table, _lang(api, lang), fmt, "quarantine", page, size, total)
 
 
@@ -474,7 +515,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         return _rows(api.ws.action_plans())
 
     @app.get("/api/actions/{plan}", tags=["actions"])
-    def action_list(plan: Annotated[str, PathParam(max_length=64)], user: Staff,
+    def action_list(plan: Annotated[str, PathParam(max_length=64)], user: Staff, request: Request,
                     action: Annotated[str | None, Query(max_length=64)] = None,
                     operator: Annotated[str | None, Query(max_length=64)] = None,
                     lang: LangQ = None, fmt: FormatQ = Download.json,
@@ -497,7 +538,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
             api.audit.record(user, f"actions {plan} {action or '*'} {operator or '*'}", table.num_rows,
                              None if fmt is Download.json else fmt.value,
                              subjects=table.column("user_id").to_pylist()
-                             if "user_id" in table.column_names else None)
+                             if "user_id" in table.column_names else None, address=_address(request))
         return api.table(table, code, fmt, f"actions-{plan}", page, size, total)
 
     @app.get("/api/customers", tags=["customers"])
@@ -515,7 +556,8 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         return api.table(table, _lang(api, lang), fmt, "customers", page, size, found.total)
 
     @app.get("/api/customers/{user_id}", tags=["customers"])
-    async def profile(user_id: Annotated[str, PathParam(max_length=128)], user: Staff) -> dict[str, Any]:
+    async def profile(user_id: Annotated[str, PathParam(max_length=128)], user: Staff,
+                      request: Request) -> dict[str, Any]:
         """One customer's profile; contact fields for admins, and for the operator whose
         list holds the customer; masked for analysts."""
         row = api.store.get(user_id)
@@ -529,7 +571,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         show = user.role == "admin" or mine
         personal = {f: found.get(f) if show else mask_value(f, found.get(f)) for f in sorted(PERSONAL_FIELDS)}
         if show and found:
-            api.audit.record(user, "profile", 1, subjects=[user_id])
+            api.audit.record(user, "profile", 1, subjects=[user_id], address=_address(request))
         plans = [{k: v for k, v in p.items() if k != "operator"} for p in plans]
         return {"profile": {k: _clean(v) for k, v in row.items()}, "contact": personal,
                 "contacts_planned": plans}

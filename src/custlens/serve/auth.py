@@ -249,14 +249,24 @@ class Audit:
         self._lock = threading.Lock()
 
     def record(self, user: User, what: str, rows: int, export: str | None = None,
-               subjects: list[str] | None = None) -> None:
+               subjects: list[str] | None = None, address: str | None = None) -> None:
         """`what` never holds a customer id: the customers seen go in `subjects` as keyed
         hashes (Lake.keyed_hash), so the log names nobody to whoever copies it, and
         `custlens audit --user ID` still answers who saw a person."""
         entry = {"ts": datetime.now(UTC).isoformat(timespec="seconds"), "user": user.name,
-                 "role": user.role, "what": what, "rows": rows, "export": export}
+                 "role": user.role, "what": what, "rows": rows, "export": export,
+                 "address": address}
         if subjects:
             entry["subjects"] = sorted({self.lake.keyed_hash(s) for s in subjects})
+        self._write(entry)
+
+    def event(self, event: str, name: str, address: str | None, detail: str = "") -> None:
+        """What happened to the accounts and the doors: login_ok, login_failed,
+        login_throttled, denied, user_added, user_reset, user_removed."""
+        self._write({"ts": datetime.now(UTC).isoformat(timespec="seconds"), "event": event,
+                     "user": name, "address": address, "what": detail})
+
+    def _write(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:
