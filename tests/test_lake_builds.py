@@ -60,8 +60,8 @@ def test_crash_mid_build_leaves_previous_results_readable(ws, tmp_path, monkeypa
 
     real_write = DuckDBEngine.write
 
-    def crash(self, sql, dest, partition_by):
-        real_write(self, sql, dest, partition_by)  # files written, never published
+    def crash(self, sql, dest, partition_by, append=False):
+        real_write(self, sql, dest, partition_by, append)  # files written, never published
         raise KeyboardInterrupt("killed")
 
     monkeypatch.setattr(DuckDBEngine, "write", crash)

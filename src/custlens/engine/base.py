@@ -17,8 +17,9 @@ class Engine(Protocol):
     def query(self, sql: str) -> pa.Table:
         """Run a query over the catalogue; the result as Arrow."""
 
-    def write(self, sql: str, dest: Path, partition_by: str | None) -> int:
-        """Write a query's result as Parquet under dest; returns the row count."""
+    def write(self, sql: str, dest: Path, partition_by: str | None, append: bool = False) -> int:
+        """Write a query's result as Parquet under dest; returns the row count. `append`:
+        dest already holds other partitions of the same table, to keep."""
 
     def narrow(self, name: str, column: str, dates: list[str]) -> None:
         """Until the next refresh, show under `name` only its rows whose `column` (a local

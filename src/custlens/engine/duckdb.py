@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -118,9 +119,11 @@ class DuckDBEngine:
     def execute(self, sql: str, params: list | None = None) -> None:
         self.con.execute(sql, params or [])
 
-    def write(self, sql: str, dest: Path, partition_by: str | None) -> int:
-        if partition_by:
-            target = f"'{dest}' (FORMAT parquet, PARTITION_BY ({partition_by}), OVERWRITE_OR_IGNORE)"
+    def write(self, sql: str, dest: Path, partition_by: str | None, append: bool = False) -> int:
+        if partition_by:  # files are named per statement, so an append adds, never replaces
+            names = f", FILENAME_PATTERN 'part-{uuid.uuid4().hex[:8]}-{{i}}'" if append else ""
+            target = (f"'{dest}' (FORMAT parquet, PARTITION_BY ({partition_by}), "
+                      f"OVERWRITE_OR_IGNORE{names})")
         else:
             target = f"'{dest / 'part-0.parquet'}' (FORMAT parquet)"
         result = self.con.execute(f"COPY ({sql}) TO {target}").fetchone()

@@ -228,9 +228,9 @@ class SparkEngine:
     def execute(self, sql: str, params: list | None = None) -> None:
         self.spark.sql(self.translate(sql)).collect()
 
-    def write(self, sql: str, dest: Path, partition_by: str | None) -> int:
+    def write(self, sql: str, dest: Path, partition_by: str | None, append: bool = False) -> int:
         df = self._frame(sql)
-        writer = df.write.mode("overwrite")
+        writer = df.write.mode("append" if append else "overwrite")
         if partition_by:
             writer = writer.partitionBy(partition_by)
         writer.parquet(self.uri(dest))

@@ -105,14 +105,16 @@ def _run_by_date(model: Model, ctx: BuildContext, static: str,
     assert isinstance(logic, str), f"{model.name}: an incremental model is SQL"
     columns = _arrow_columns(engine.query(f"SELECT * FROM ({logic}) LIMIT 0"))
     _check_contract(model, columns)
-    if plan.rebuild:
-        if not plan.full:
+    groups = incremental.chunks(lake, model, plan.rebuild)
+    for n, dates in enumerate(groups):
+        whole = plan.full and len(groups) == 1
+        if not whole:
             for name, column in model.incremental:
-                engine.narrow(name, column, sorted(plan.rebuild))
+                engine.narrow(name, column, dates)
         try:
-            engine.write(logic, tmp, "dt")
+            engine.write(logic, tmp, "dt", append=n > 0)
         finally:
-            if not plan.full:
+            if not whole:
                 engine.refresh()  # every input whole again
     incremental.link_kept(lake, model, plan, tmp)
     per_date = incremental.partition_rows(tmp)

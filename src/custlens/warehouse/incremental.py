@@ -129,6 +129,45 @@ def plan_dates(lake: Lake, model: Model, static: str, forced: bool) -> DatePlan 
     return plan
 
 
+CHUNK_BYTES = 64 << 20  # input Parquet per statement when many dates are rebuilt
+
+
+def _input_bytes(lake: Lake, name: str, column: str) -> dict[str, int]:
+    """Bytes of input Parquet per date, where the files say (ODS and partitioned tables)."""
+    if name.startswith("ods_"):
+        files = lake.ods_files(name.removeprefix("ods_"))
+        root = lake.root
+    elif (lake.current(name) or {}).get("partition_by") == column:
+        files, root = lake.built_files(name), lake.version_dir(name) or lake.root
+    else:
+        return {}
+    out: dict[str, int] = {}
+    for path in files:
+        date = date_of_path(path.relative_to(root))
+        if date is not None:
+            out[date] = out.get(date, 0) + path.stat().st_size
+    return out
+
+
+def chunks(lake: Lake, model: Model, dates: set[str], budget: int = CHUNK_BYTES) -> list[list[str]]:
+    """The dates to rebuild in groups of about `budget` input bytes: a full rebuild of a big
+    lake runs day by day (each day's dedup fits in memory instead of spilling), a small
+    one in a single statement."""
+    sizes: dict[str, int] = {}
+    for name, column in model.incremental:
+        for date, n in _input_bytes(lake, name, column).items():
+            sizes[date] = sizes.get(date, 0) + n
+    out: list[list[str]] = [[]]
+    used = 0
+    for date in sorted(dates):
+        if out[-1] and used + sizes.get(date, 0) > budget:
+            out.append([])
+            used = 0
+        out[-1].append(date)
+        used += sizes.get(date, 0)
+    return out if out[-1] else []
+
+
 def link_kept(lake: Lake, model: Model, plan: DatePlan, tmp: Path) -> None:
     """Hard-link the kept partitions' files from the published version into `tmp`."""
     current = lake.current(model.name)
