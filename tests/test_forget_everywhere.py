@@ -105,6 +105,20 @@ def test_after_forget_and_a_build_no_file_under_the_lake_holds_the_person(shop):
 
     assert second != first  # every derived version changed
     assert store.get(uid) is None and store.contact(uid) is None
+    # the web app: 404 for the profile, and no cached answer names them
+    from fastapi.testclient import TestClient
+
+    from custlens.serve.api import create_app
+    from custlens.serve.auth import Accounts
+
+    Accounts(ws.lake).add("root", "admin", "a long enough password")
+    ws.settings = ws.settings.with_overrides(serve__secure_cookies=False)
+    web = TestClient(create_app(ws, refresh=False))
+    csrf = web.get("/api/csrf").json()["csrf"]
+    web.post("/api/login", json={"name": "root", "password": "a long enough password"},
+             headers={"X-CSRF-Token": csrf})
+    assert web.get(f"/api/customers/{uid}").status_code == 404
+    assert uid not in web.get("/api/clv?size=500").text
     assert _leaks(ws.lake.root, needles) == []
     assert sorted(result.files_removed) == ["exports/top.csv", "report.html"]
     assert "_ops/audit.jsonl" in result.logs_rewritten
@@ -148,3 +162,4 @@ def test_forget_deletes_the_person_from_the_postgresql_store(shop):
             cur.execute(f"SELECT * FROM {table}")
             values = {str(v) for row in cur.fetchall() for v in row}
             assert uid not in values and phone not in values, table
+

@@ -744,8 +744,18 @@ def users_add(name: str, role: Annotated[str, typer.Option("--role", help="admin
 
     password = os.environ.get("CUSTLENS_PASSWORD") or typer.prompt(
         f"password for {name}", hide_input=True, confirmation_prompt=True)
-    user = Accounts(STATE.workspace().lake).add(name, role, password, replace=reset)
+    ws = STATE.workspace()
+    user = Accounts(ws.lake).add(name, role, password, replace=reset)
+    _audit_account("user_reset" if reset else "user_added", ws, f"{user.name} ({user.role})")
     console.info(f"user {user.name} ({user.role}) saved")
+
+
+def _audit_account(event: str, ws: Workspace, what: str) -> None:
+    import getpass
+
+    from custlens.serve.auth import Audit
+
+    Audit(ws.lake).event(event, f"cli:{getpass.getuser()}", "local", what)
 
 
 @users_app.command("list")
@@ -764,7 +774,9 @@ def users_remove(name: str) -> None:
     """Remove a user (their open sessions end with their next request)."""
     from custlens.serve.auth import Accounts
 
-    Accounts(STATE.workspace().lake).remove(name)
+    ws = STATE.workspace()
+    Accounts(ws.lake).remove(name)
+    _audit_account("user_removed", ws, name)
     console.info(f"user {name} removed")
 
 

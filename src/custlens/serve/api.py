@@ -142,9 +142,21 @@ class Api:
         rows = self.query(f"SELECT * FROM {name} ORDER BY {order} LIMIT {size} OFFSET {(page - 1) * size}")
         return rows, total
 
+    def _forgets(self) -> tuple[int, int]:
+        log = self.ws.lake.ops("forgotten.jsonl")
+        st = log.stat() if log.exists() else None
+        return (st.st_size, st.st_mtime_ns) if st else (0, 0)
+
     def cached(self, key: tuple, make: Any) -> Any:
         """An analysis answer as JSON bytes, kept until the next build is published: the
-        analyses change only then, so repeating the query and the encoding is waste."""
+        analyses change only then, so repeating the query and the encoding is waste. A
+        forget (from the CLI, while this server runs) drops every cached answer at once."""
+        forgets = self._forgets()
+        if forgets != getattr(self, "_forgets_seen", forgets):
+            with self._lock:
+                self._cache.clear()
+                self.generation += 1
+        self._forgets_seen = forgets
         hit = self._cache.get(key)
         if hit is None:
             answer = make()
