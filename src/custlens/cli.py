@@ -20,6 +20,7 @@ from custlens.cli_common import (
     FormatOpt,
     OutOpt,
     SinceOpt,
+    audit_account,
     audit_export,
     parse_date,
     report_imports,
@@ -746,16 +747,8 @@ def users_add(name: str, role: Annotated[str, typer.Option("--role", help="admin
         f"password for {name}", hide_input=True, confirmation_prompt=True)
     ws = STATE.workspace()
     user = Accounts(ws.lake).add(name, role, password, replace=reset)
-    _audit_account("user_reset" if reset else "user_added", ws, f"{user.name} ({user.role})")
+    audit_account(ws, "user_reset" if reset else "user_added", f"{user.name} ({user.role})")
     console.info(f"user {user.name} ({user.role}) saved")
-
-
-def _audit_account(event: str, ws: Workspace, what: str) -> None:
-    import getpass
-
-    from custlens.serve.auth import Audit
-
-    Audit(ws.lake).event(event, f"cli:{getpass.getuser()}", "local", what)
 
 
 @users_app.command("list")
@@ -776,7 +769,7 @@ def users_remove(name: str) -> None:
 
     ws = STATE.workspace()
     Accounts(ws.lake).remove(name)
-    _audit_account("user_removed", ws, name)
+    audit_account(ws, "user_removed", name)
     console.info(f"user {name} removed")
 
 

@@ -61,13 +61,24 @@ def report_imports(results: list) -> None:
 def audit_export(ws: Workspace, what: str, table: object, fmt: object) -> None:
     """A CLI output with personal data unmasked goes to the audit log too, as the web app's
     do: by the operating-system user, customers as keyed hashes."""
-    import getpass
-
     import pyarrow as pa
 
     from custlens.serve.auth import Audit, User
 
     assert isinstance(table, pa.Table)
     ids = table.column("user_id").to_pylist() if "user_id" in table.column_names else None
-    Audit(ws.lake).record(User(f"cli:{getpass.getuser()}", "cli"), what, table.num_rows,
+    Audit(ws.lake).record(User(_cli_user(), "cli"), what, table.num_rows,
                           getattr(fmt, "value", str(fmt)), subjects=ids, address="local")
+
+
+def audit_account(ws: Workspace, event: str, what: str) -> None:
+    """`users add/remove` from the CLI, in the audit log beside the web app's changes."""
+    from custlens.serve.auth import Audit
+
+    Audit(ws.lake).event(event, _cli_user(), "local", what)
+
+
+def _cli_user() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"

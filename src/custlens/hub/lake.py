@@ -137,6 +137,7 @@ class Lake:
     def __init__(self, root: Path | str, limits: DuckDBLimits | None = None) -> None:
         self.root = Path(root).absolute()
         self.limits = limits or DuckDBLimits()
+        self._format_stamped = False
 
     def duckdb(self) -> Any:
         """A DuckDB connection set up for the lake: UTC, the memory limit, threads and spill
@@ -181,12 +182,16 @@ class Lake:
         """Bring the lake to FORMAT_VERSION; returns what was done, one line per step. Every
         step so far needs no file rewritten (an old table is read as it is; the next build
         replaces what it must), so writers run it themselves; `custlens upgrade` names it."""
+        if self._format_stamped:
+            return []
         found = self.check_format()
         if found == FORMAT_VERSION and self.ops("format.json").exists():
+            self._format_stamped = True
             return []
         steps = [f"format {v} → {v + 1}: {FORMATS[v + 1]}" for v in range(found, FORMAT_VERSION)]
         record = {"format": FORMAT_VERSION, "upgraded": time.time(), "from": found}
         atomic_write_text(self.ops("format.json"), json.dumps(record, indent=1))
+        self._format_stamped = True  # every publish and batch commit asks: once is enough
         return steps
 
     # ---- paths ---------------------------------------------------------------------

@@ -50,14 +50,14 @@ def _fingerprint(model: Model, ctx: BuildContext, known: dict[str, str]) -> str:
     dated = {name for name, _ in model.incremental}
     parts = {
         "code": model.code_hash(module),
-        "forgets": ctx.lake.forget_generation(),
+        "forgets": ctx.forgets,
         "params": {p: ctx.param(p) for p in model.params},
         "inputs": {d: known[d] for d in model.depends if d not in dated},
     }
-    for name in parts["inputs"]:
-        if dated and not name.startswith("ods_") and ctx.lake.current(name):
-            parts["inputs"][name] = incremental.table_digest(ctx.lake, name)
-    if dated:
+    if dated:  # whole-table inputs of an incremental model count by their content
+        for name in parts["inputs"]:
+            if not name.startswith("ods_") and ctx.lake.current(name):
+                parts["inputs"][name] = incremental.table_digest(ctx.lake, name)
         parts["dated"] = sorted(model.incremental)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -29,6 +29,14 @@ class BuildContext:
     since: dt.date | None = None
     _as_of: dt.date | None = field(default=None, init=False)
     notes: dict[str, Any] = field(default_factory=dict)  # per model, published with it
+    _forgets: int | None = field(default=None, init=False)
+
+    @property
+    def forgets(self) -> int:
+        """The lake's forget count, read once per build (every fingerprint includes it)."""
+        if self._forgets is None:
+            self._forgets = self.lake.forget_generation()
+        return self._forgets
 
     @property
     def as_of(self) -> dt.date:
