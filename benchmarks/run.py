@@ -57,20 +57,56 @@ WORK = HERE / "work"
 RESULTS = HERE / "results"
 
 
+# The shape of the real Tianchi UserBehavior file (../shared/data/README.md): 100,150,807
+# events from 987,994 users (about 101 each) over nine days, 4.16M items in 9,439
+# categories (an item has one category), 89.7 % pv, 5.5 % cart, 2.9 % fav, 2.0 % buy, the
+# file sorted by user id (as text) and each user's events by time. Per-customer work scales
+# with customers and customer-days, so a file with ten times the users (the generator
+# before 2026-12-02: rows // 10 users, random order, categories drawn per event) measured a
+# different workload from the one users bring.
+EVENTS_PER_USER = 101
+ITEMS, CATEGORIES = 4_160_000, 9_439
+FIRST_TS, DAYS = 1511539200, 9  # 2017-11-25 00:00 +08
+
+
+def _events_sql(first: int, last: int, users: int, ts_sql: str) -> str:
+    behaviour = """CASE WHEN i % 1000 < 897 THEN 'pv' WHEN i % 1000 < 952 THEN 'cart'
+             WHEN i % 1000 < 981 THEN 'fav' ELSE 'buy' END"""
+    return f"""SELECT u, item, hash(item * 31) % {CATEGORIES} AS cat, b, ts FROM (
+        SELECT hash(i) % {users} AS u, hash(i * 7) % {ITEMS} AS item, {behaviour} AS b,
+               {ts_sql} AS ts
+        FROM range({first}, {last}) t(i))
+        ORDER BY CAST(u AS VARCHAR), ts"""
+
+
 def make_csv(rows: int) -> Path:
-    """A Taobao UserBehavior-format CSV: ~1/10 as many users as rows, 9 days, 2 % buys."""
+    """A UserBehavior-format CSV of `rows` events in the real file's shape (above)."""
     import duckdb
 
-    path = WORK / f"taobao_{rows // 1_000_000}m.csv"
+    path = WORK / f"tianchi_{rows // 1_000_000}m.csv"
     if path.exists():
         return path
     WORK.mkdir(parents=True, exist_ok=True)
-    users = max(1000, rows // 10)
-    duckdb.sql(f"""COPY (SELECT (hash(i) % {users}) AS u, (hash(i * 7) % 4000000) AS item,
-        (hash(i * 13) % 9000) AS cat,
-        CASE WHEN i % 100 < 89 THEN 'pv' WHEN i % 100 < 95 THEN 'cart' WHEN i % 100 < 98 THEN 'fav'
-             ELSE 'buy' END AS b, 1511539200 + (hash(i * 17) % 777600) AS ts
-        FROM range({rows}) t(i)) TO '{path}' (HEADER false)""")
+    users = max(1000, rows // EVENTS_PER_USER)
+    sql = _events_sql(0, rows, users, f"{FIRST_TS} + hash(i * 17) % {DAYS * 86400}")
+    duckdb.sql(f"COPY ({sql}) TO '{path}' (HEADER false)")
+    return path
+
+
+def make_day_csv(rows: int) -> Path:
+    """A daily delta for the lake of `make_csv(rows)`: 1 % more events by the same users,
+    all on its last day (2017-12-03, Beijing time) — the Taobao preset quarantines dates
+    outside the dataset's nine, so the delta rewrites the last dt partition (a day's events
+    plus these), which costs more than a new day's would."""
+    import duckdb
+
+    path = WORK / f"tianchi_{rows // 1_000_000}m_delta.csv"
+    if path.exists():
+        return path
+    users = max(1000, rows // EVENTS_PER_USER)
+    last_day = FIRST_TS + (DAYS - 1) * 86400
+    sql = _events_sql(rows, rows + rows // 100, users, f"{last_day} + hash(i * 19) % 86400")
+    duckdb.sql(f"COPY ({sql}) TO '{path}' (HEADER false)")
     return path
 
 
@@ -90,25 +126,6 @@ def run_custlens(csv: Path, lake: Path) -> dict:
     return {"import_s": t1 - t0, "build_s": t2 - t1, "segment_s": t3 - t2,
             "buyers": int(sum(seg.column("customers").to_pylist())), "k": ws.rfm_notes().get("k"),
             "model_s": report.seconds}
-
-
-def make_day_csv(rows: int) -> Path:
-    """A daily delta for the lake of `make_csv(rows)`: 1 % more events, all on its last day
-    (2017-12-03, Beijing time) — the Taobao preset quarantines dates outside the dataset's
-    nine, so the delta rewrites the last dt partition (a day's events plus these), which
-    costs more than a new day's would."""
-    import duckdb
-
-    path = WORK / f"taobao_{rows // 1_000_000}m_delta.csv"
-    if path.exists():
-        return path
-    users = max(1000, rows // 10)
-    duckdb.sql(f"""COPY (SELECT (hash(i) % {users}) AS u, (hash(i * 7) % 4000000) AS item,
-        (hash(i * 13) % 9000) AS cat,
-        CASE WHEN i % 100 < 89 THEN 'pv' WHEN i % 100 < 95 THEN 'cart' WHEN i % 100 < 98 THEN 'fav'
-             ELSE 'buy' END AS b, 1511539200 + 8 * 86400 + (hash(i * 19) % 86400) AS ts
-        FROM range({rows}, {rows + rows // 100}) t(i)) TO '{path}' (HEADER false)""")
-    return path
 
 
 def run_custlens_day(csv: Path, lake: Path) -> dict:

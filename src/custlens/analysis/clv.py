@@ -57,24 +57,40 @@ class BGNBD:
         return head * tail * self.p_alive(x, t_x, T)
 
 
-def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> float:
+def _distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of the columns and how many customers share each.
+
+    Both likelihoods are sums over customers of a term that depends on the customer's
+    summary only, and summaries repeat (purchase days are whole numbers of days, a short
+    history allows few of them): 20,000 buyers of nine days of Taobao data share 119
+    (x, t_x, T) triples. Summing each distinct term once, weighted by its count, gives the
+    same likelihood for a fraction of the work on every one of the optimiser's thousands of
+    evaluations (4.3 s → milliseconds)."""
+    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+    return [rows[:, i] for i in range(len(columns))], counts.astype(float)
+
+
+def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                         weights: np.ndarray | None = None) -> float:
+    """The BG/NBD log-likelihood; `weights` counts the customers behind each row (default 1)."""
     r, alpha, a, b = params
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = betaln(a, b + x) - betaln(a, b)
     a3 = -(r + x) * np.log(alpha + T)
     a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + t_x),
                   -np.inf)
-    return float(np.sum(a1 + a2 + np.logaddexp(a3, a4)))
+    terms = a1 + a2 + np.logaddexp(a3, a4)
+    return float(np.sum(terms if weights is None else weights * terms))
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BGNBD:
     """Maximum likelihood on log-parameters (all four are positive)."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     scale = max(float(T.max()), 1.0)  # fit in a scale near 1, report in the given unit
-    t_xs, Ts = t_x / scale, T / scale
+    (xd, t_xd, Td), weights = _distinct(x, t_x / scale, T / scale)
 
     def loss(logp: np.ndarray) -> float:
-        return -bgnbd_log_likelihood(np.exp(logp), x, t_xs, Ts) / len(x)
+        return -bgnbd_log_likelihood(np.exp(logp), xd, t_xd, Td, weights) / len(x)
 
     (r, alpha, a, b), converged = _minimize(loss, [0.5, 0.5, 1.0, 1.0])
     return BGNBD(float(r), float(alpha * scale), float(a), float(b), converged)
@@ -99,13 +115,13 @@ def fit_gamma_gamma(x: np.ndarray, m_x: np.ndarray) -> GammaGamma:
     keep = (np.asarray(x) > 0) & (np.asarray(m_x) > 0)
     x, m = np.asarray(x, float)[keep], np.asarray(m_x, float)[keep]
     scale = float(np.mean(m))
+    (xd, ms), weights = _distinct(x, m / scale)
 
     def loss(logp: np.ndarray) -> float:
         p, q, g = np.exp(logp)
-        ms = m / scale
-        ll = (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(g)
-              + (p * x - 1) * np.log(ms) + p * x * np.log(x) - (p * x + q) * np.log(g + x * ms))
-        return -float(np.mean(ll))
+        ll = (gammaln(p * xd + q) - gammaln(p * xd) - gammaln(q) + q * np.log(g)
+              + (p * xd - 1) * np.log(ms) + p * xd * np.log(xd) - (p * xd + q) * np.log(g + xd * ms))
+        return -float(np.sum(weights * ll)) / len(x)
 
     (p, q, g), converged = _minimize(loss, [1.0, 2.0, 1.0])
     return GammaGamma(float(p), float(q), float(g * scale), converged)
