@@ -57,25 +57,31 @@ WORK = HERE / "work"
 RESULTS = HERE / "results"
 
 
-# The shape of the real Tianchi UserBehavior file (../shared/data/README.md): 100,150,807
-# events from 987,994 users (about 101 each) over nine days, 4.16M items in 9,439
-# categories (an item has one category), 89.7 % pv, 5.5 % cart, 2.9 % fav, 2.0 % buy, the
-# file sorted by user id (as text) and each user's events by time. Per-customer work scales
-# with customers and customer-days, so a file with ten times the users (the generator
-# before 2026-12-02: rows // 10 users, random order, categories drawn per event) measured a
-# different workload from the one users bring.
+# The shape of the real Tianchi UserBehavior file: 100,150,807 events from 987,994 users
+# (about 101 each) over nine days, 4.16M items in 9,439 categories (an item has one),
+# 89.7 % pv, 5.5 % cart, 2.9 % fav, 2.0 % buy, sorted by user id (as text) and each user's
+# events by time. Its sample of whole histories (../shared/data/taobao, 815 users) gives
+# the rest: a user's events fall in about 25 categories (distinct user × category pairs
+# are 24 % of events, user × category × day 37 %) and revisit items (user × item pairs are
+# 76 %). Here a user has 25 categories, draws each day's events from 5 of them and each
+# event's item from 6 of their own in that category (21 %, 40 % and 73 %). Per-customer
+# and per-category work scales with these pairs: the generator before 2026-12-02
+# (rows // 10 users, random order, every event a new category and item) measured a
+# workload several times wider than the one users bring.
 EVENTS_PER_USER = 101
-ITEMS, CATEGORIES = 4_160_000, 9_439
+CATEGORIES, ITEMS_PER_CATEGORY = 9_439, 441  # 4.16M items
 FIRST_TS, DAYS = 1511539200, 9  # 2017-11-25 00:00 +08
 
 
 def _events_sql(first: int, last: int, users: int, ts_sql: str) -> str:
     behaviour = """CASE WHEN i % 1000 < 897 THEN 'pv' WHEN i % 1000 < 952 THEN 'cart'
              WHEN i % 1000 < 981 THEN 'fav' ELSE 'buy' END"""
-    return f"""SELECT u, item, hash(item * 31) % {CATEGORIES} AS cat, b, ts FROM (
-        SELECT hash(i) % {users} AS u, hash(i * 7) % {ITEMS} AS item, {behaviour} AS b,
-               {ts_sql} AS ts
-        FROM range({first}, {last}) t(i))
+    return f"""SELECT u, cat * {ITEMS_PER_CATEGORY} + hash(u, slot, hash(i * 5) % 6) % {ITEMS_PER_CATEGORY}
+               AS item, cat, b, ts FROM (
+        SELECT i, u, slot, hash(u, slot) % {CATEGORIES} AS cat, b, ts FROM (
+            SELECT i, u, hash(u, (ts - {FIRST_TS}) // 86400, hash(i * 3) % 5) % 25 AS slot, b, ts
+            FROM (SELECT i, hash(i) % {users} AS u, {behaviour} AS b, {ts_sql} AS ts
+                  FROM range({first}, {last}) t(i))))
         ORDER BY CAST(u AS VARCHAR), ts"""
 
 
@@ -83,7 +89,7 @@ def make_csv(rows: int) -> Path:
     """A UserBehavior-format CSV of `rows` events in the real file's shape (above)."""
     import duckdb
 
-    path = WORK / f"tianchi_{rows // 1_000_000}m.csv"
+    path = WORK / f"tianchi3_{rows // 1_000_000}m.csv"
     if path.exists():
         return path
     WORK.mkdir(parents=True, exist_ok=True)
@@ -100,7 +106,7 @@ def make_day_csv(rows: int) -> Path:
     plus these), which costs more than a new day's would."""
     import duckdb
 
-    path = WORK / f"tianchi_{rows // 1_000_000}m_delta.csv"
+    path = WORK / f"tianchi3_{rows // 1_000_000}m_delta.csv"
     if path.exists():
         return path
     users = max(1000, rows // EVENTS_PER_USER)

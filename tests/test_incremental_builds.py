@@ -182,3 +182,54 @@ def test_a_full_rebuild_day_by_day_equals_one_statement(daily, monkeypatch):
     days = {"2025-01-01", "2025-01-02"}
     assert len(incremental.chunks(ws.lake, registry.get("dwd_events"), days)) == 2
     assert_equal_to_forced(ws)  # the forced rebuild runs day by day
+
+
+def _events_csv(path: Path, copy_on_day: int | None) -> Path:
+    lines = ["user_id,item_id,behavior,ts"]
+    for day in (1, 2, 3):
+        lines += [f"u{i % 7},i{i},pv,2025-03-0{day} 10:{i:02d}:00" for i in range(50)]
+        if day == copy_on_day:
+            lines.append(lines[-1])  # an exact copy: the same content hash, the same day
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_days_without_copies_are_the_ods_files_linked(ws, tmp_path):
+    """A day with no repeated event id and no identity to apply is its ODS files as they
+    are: dwd_events links them (the same inodes) instead of writing them again. The day
+    with a copied line is computed and keeps one copy; every reader sees the declared
+    columns, not the ODS lineage the linked files also hold."""
+    ws.import_file("events", _events_csv(tmp_path / "e.csv", copy_on_day=2))
+    ws.build()
+    ods = {p.stat().st_ino for p in ws.lake.ods_files("events")}
+    assert _inode(ws, "dwd_events", "2025-03-01") <= ods and _inode(ws, "dwd_events", "2025-03-03") <= ods
+    assert not _inode(ws, "dwd_events", "2025-03-02") & ods
+    assert ws.sql("SELECT count(*) AS n FROM dwd_events").column("n")[0].as_py() == 150  # 151 lines
+    assert ws.sql("SELECT * FROM dwd_events LIMIT 1").column_names == \
+        [c.name for c in registry.get("dwd_events").columns]
+    spec = {c.name: c.type for c in registry.get("dwd_events").columns}
+    assert {k: v for k, v in ws.lake.current("dwd_events")["columns"]} == spec
+    assert_equal_to_forced(ws)
+
+    # an identity to apply to the log's ids: no day passes through, the ids are mapped
+    (tmp_path / "identity.csv").write_text("source,source_id,user_id\nlog,u1,u0\n")
+    ws.import_file("identity", tmp_path / "identity.csv")
+    ws.build()
+    assert not any(_inode(ws, "dwd_events", f"2025-03-0{d}") & ods for d in (1, 2, 3))
+    users = set(ws.sql("SELECT DISTINCT user_id FROM dwd_events").column("user_id").to_pylist())
+    assert "u1" not in users and "u0" in users
+
+
+def test_an_ods_file_without_a_column_is_computed_not_linked(ws, tmp_path, monkeypatch):
+    """A lake's older ODS files may lack a later column: such a day is computed (the
+    column NULL), never linked with a column missing."""
+    from custlens.warehouse import incremental
+
+    ws.import_file("events", _events_csv(tmp_path / "e.csv", copy_on_day=None))
+    real = incremental._holds
+    monkeypatch.setattr(incremental, "_holds",
+                        lambda path, columns: real(path, {**columns, "a_later_column": "VARCHAR"}))
+    ws.build()
+    ods = {p.stat().st_ino for p in ws.lake.ods_files("events")}
+    assert not any(_inode(ws, "dwd_events", f"2025-03-0{d}") & ods for d in (1, 2, 3))
+    assert ws.sql("SELECT count(*) AS n FROM dwd_events").column("n")[0].as_py() == 150

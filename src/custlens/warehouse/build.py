@@ -105,9 +105,10 @@ def _run_by_date(model: Model, ctx: BuildContext, static: str,
     assert isinstance(logic, str), f"{model.name}: an incremental model is SQL"
     columns = _arrow_columns(engine.query(f"SELECT * FROM ({logic}) LIMIT 0"))
     _check_contract(model, columns)
-    groups = incremental.chunks(lake, model, plan.rebuild)
+    linked = incremental.link_unchanged(lake, model, engine, plan.rebuild, columns, tmp)
+    groups = incremental.chunks(lake, model, plan.rebuild - linked)
     for n, dates in enumerate(groups):
-        whole = plan.full and len(groups) == 1
+        whole = plan.full and not linked and len(groups) == 1
         if not whole:
             for name, column in model.incremental:
                 engine.narrow(name, column, dates)

@@ -44,6 +44,10 @@ class Model:
     # (input, its local-date column) pairs: the model is incremental by dt over these
     # inputs (see warehouse/incremental.py); its other inputs are read whole
     incremental: tuple[tuple[str, str], ...] = ()
+    # SQL naming the dates (column `dt`) whose rows are exactly the first incremental
+    # input's rows of that date, in the model's columns: those dates' input files are
+    # hard-linked as the model's partition instead of being rewritten (warehouse/incremental.py)
+    unchanged_dates: str | None = None
     helpers: tuple[Any, ...] = field(default=(), compare=False)  # modules whose code counts
 
     def __post_init__(self) -> None:
@@ -52,6 +56,8 @@ class Model:
         stray = {n for n, _ in self.incremental} - set(self.depends)
         if stray:
             raise AssertionError(f"{self.name}: incremental over {stray}, not among its inputs")
+        if self.unchanged_dates and not (self.incremental and self.incremental[0][0].startswith("ods_")):
+            raise AssertionError(f"{self.name}: unchanged dates link the files of an ODS input")
 
     @property
     def layer(self) -> str:

@@ -20,12 +20,10 @@ STAGES = """count(*) AS visitors,
            CAST(sum(cart) AS BIGINT) AS events_cart, CAST(sum(buy) AS BIGINT) AS events_buy,
            count(CASE WHEN pv = 1 AND fav + cart + buy = 0 THEN 1 END) AS bounced"""
 
-BEHAVIOURS = """count(CASE WHEN behavior = 'pv' THEN 1 END) AS pv,
-           count(CASE WHEN behavior = 'fav' THEN 1 END) AS fav,
-           count(CASE WHEN behavior = 'cart' THEN 1 END) AS cart,
-           count(CASE WHEN behavior = 'buy' THEN 1 END) AS buy"""
+SUMS = """CAST(sum(count_pv) AS BIGINT) AS pv, CAST(sum(count_fav) AS BIGINT) AS fav,
+           CAST(sum(count_cart) AS BIGINT) AS cart, CAST(sum(count_buy) AS BIGINT) AS buy"""
 
-# each part reads dwd_events itself: a CTE read by several parts is materialized whole
+# each part reads its table itself: a CTE read by several parts is materialized whole
 WINDOW = "dt < {as_of} AND ({since} IS NULL OR dt >= {since})"
 
 # Each breakdown is aggregated on its own key (a date stays a date until the few result
@@ -52,12 +50,12 @@ by_all AS (
     FROM by_period GROUP BY user_id
 ),
 by_channel AS (
-    SELECT coalesce(channel, '(none)') AS channel, user_id, BEHAVIOURS
-    FROM dwd_events WHERE WINDOW GROUP BY 1, user_id
+    SELECT coalesce(channel, '(none)') AS channel, user_id, SUMS
+    FROM dws_customer_category_day WHERE WINDOW GROUP BY 1, user_id
 ),
 by_category AS (
-    SELECT coalesce(category_id, '(none)') AS category_id, user_id, BEHAVIOURS
-    FROM dwd_events WHERE WINDOW GROUP BY 1, user_id
+    SELECT coalesce(category_id, '(none)') AS category_id, user_id, SUMS
+    FROM dws_customer_category_day WHERE WINDOW GROUP BY 1, user_id
 ),
 funnel AS (
     SELECT 'all' AS breakdown, 'all' AS value, STAGES FROM by_all
@@ -101,14 +99,15 @@ SELECT f.*,
        CAST(f.events_buy AS DOUBLE) / nullif(f.events_pv, 0) AS events_buy_per_pv,
        t.median_hours_to_buy
 FROM funnel f LEFT JOIN time_to_buy t ON t.breakdown = f.breakdown AND t.value = f.value
-""".replace("STAGES", STAGES).replace("BEHAVIOURS", BEHAVIOURS).replace("WINDOW", WINDOW)
+""".replace("STAGES", STAGES).replace("SUMS", SUMS).replace("WINDOW", WINDOW)
 
 MODEL = Model(
     name="ads_funnel",
     grain="one row per breakdown (all, day, period, channel, category) × value",
     description="Funnel stages by users and events, bounce rate, conversion and time to "
     "purchase.",
-    depends=("dwd_events", "dws_customer_day", "dws_customer_period", "dws_shop_day"),
+    depends=("dwd_events", "dws_customer_day", "dws_customer_period",
+             "dws_customer_category_day", "dws_shop_day"),
     sql=SQL,
     params=("as_of", "since"),
     columns=(

@@ -19,19 +19,15 @@ cells AS (
     SELECT w.weekday, h.hour
     FROM span_days w CROSS JOIN (SELECT CAST(hour AS BIGINT) AS hour FROM (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15), (16), (17), (18), (19), (20), (21), (22), (23)) AS hours(hour)) h
 ),
-ev AS (
-    SELECT CAST(isodow(dt) AS BIGINT) AS weekday,
-           CAST(hour(timezone({tz}, ts)) AS BIGINT) AS hour, behavior
-    FROM dwd_events
-    WHERE dt < {as_of} AND ({since} IS NULL OR dt >= {since})
-),
 counts AS (
-    SELECT weekday, hour, count(*) AS events,
-           count(*) FILTER (WHERE behavior = 'pv') AS events_pv,
-           count(*) FILTER (WHERE behavior = 'fav') AS events_fav,
-           count(*) FILTER (WHERE behavior = 'cart') AS events_cart,
-           count(*) FILTER (WHERE behavior = 'buy') AS events_buy
-    FROM ev GROUP BY weekday, hour
+    SELECT CAST(isodow(dt) AS BIGINT) AS weekday, hour,
+           CAST(sum(events) AS BIGINT) AS events, CAST(sum(events_pv) AS BIGINT) AS events_pv,
+           CAST(sum(events_fav) AS BIGINT) AS events_fav,
+           CAST(sum(events_cart) AS BIGINT) AS events_cart,
+           CAST(sum(events_buy) AS BIGINT) AS events_buy
+    FROM dws_shop_hour
+    WHERE dt < {as_of} AND ({since} IS NULL OR dt >= {since})
+    GROUP BY 1, hour
 )
 SELECT c.weekday, c.hour, d.days,
        coalesce(n.events, 0) AS events, coalesce(n.events_pv, 0) AS events_pv,
@@ -47,9 +43,9 @@ MODEL = Model(
     name="ads_hourly",
     grain="one row per day of week (1 = Monday) × local hour (0–23)",
     description="Events by weekday and local hour, per day of that weekday.",
-    depends=("dwd_events", "dws_shop_day"),
+    depends=("dws_shop_hour", "dws_shop_day"),
     sql=SQL,
-    params=("as_of", "since", "tz"),
+    params=("as_of", "since"),
     columns=(
         Column("weekday", "BIGINT", "1 = Monday … 7 = Sunday", not_null=True),
         Column("hour", "BIGINT", "local hour", not_null=True),
