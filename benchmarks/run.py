@@ -76,7 +76,8 @@ FIRST_TS, DAYS = 1511539200, 9  # 2017-11-25 00:00 +08
 def _events_sql(first: int, last: int, users: int, ts_sql: str) -> str:
     behaviour = """CASE WHEN i % 1000 < 897 THEN 'pv' WHEN i % 1000 < 952 THEN 'cart'
              WHEN i % 1000 < 981 THEN 'fav' ELSE 'buy' END"""
-    return f"""SELECT u, cat * {ITEMS_PER_CATEGORY} + hash(u, slot, hash(i * 5) % 6) % {ITEMS_PER_CATEGORY}
+    # DISTINCT: drawn times collide (29 exact copies in 10M); the real samples hold none
+    return f"""SELECT DISTINCT u, cat * {ITEMS_PER_CATEGORY} + hash(u, slot, hash(i * 5) % 6) % {ITEMS_PER_CATEGORY}
                AS item, cat, b, ts FROM (
         SELECT i, u, slot, hash(u, slot) % {CATEGORIES} AS cat, b, ts FROM (
             SELECT i, u, hash(u, (ts - {FIRST_TS}) // 86400, hash(i * 3) % 5) % 25 AS slot, b, ts
@@ -89,7 +90,7 @@ def make_csv(rows: int) -> Path:
     """A UserBehavior-format CSV of `rows` events in the real file's shape (above)."""
     import duckdb
 
-    path = WORK / f"tianchi3_{rows // 1_000_000}m.csv"
+    path = WORK / f"tianchi4_{rows // 1_000_000}m.csv"
     if path.exists():
         return path
     WORK.mkdir(parents=True, exist_ok=True)
@@ -106,7 +107,7 @@ def make_day_csv(rows: int) -> Path:
     plus these), which costs more than a new day's would."""
     import duckdb
 
-    path = WORK / f"tianchi3_{rows // 1_000_000}m_delta.csv"
+    path = WORK / f"tianchi4_{rows // 1_000_000}m_delta.csv"
     if path.exists():
         return path
     users = max(1000, rows // EVENTS_PER_USER)

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score
+
+if TYPE_CHECKING:  # imported where used: sklearn takes 3 s to import, and most commands
+    from sklearn.cluster import KMeans  # (a build with nothing to do) never cluster
 
 __all__ = ["Fit", "Choice", "fit", "choose_k", "default_k", "hash_order", "distance_sql",
            "assign_sql", "AUTO_RANGE", "DIAGNOSTIC_RANGE", "MIN_SHARE", "BUYERS_PER_CLUSTER"]
@@ -163,6 +165,8 @@ class _Sample:
 
     def trial(self, k: int) -> _Trial:
         if k not in self.trials:
+            from sklearn.cluster import KMeans
+
             model = KMeans(n_clusters=k, n_init=N_INIT, random_state=self.seed).fit(
                 self.unique, sample_weight=self.weights)
             labels = model.labels_[self.inverse]
@@ -177,6 +181,8 @@ class _Sample:
         sil = (weighted_silhouette(self.probe_unique, self.probe_weights,
                                    probe_labels[self.probe_first]) if two else None)
         two_full = 1 < len(set(t.labels.tolist())) < len(self.points)
+        from sklearn.metrics import calinski_harabasz_score
+
         ch = float(calinski_harabasz_score(self.points, t.labels)) if two_full else None
         return {"k": k, "inertia": float(t.model.inertia_), "silhouette": sil,
                 "calinski_harabasz": ch, "min_share": t.min_share,
@@ -198,6 +204,8 @@ class _Sample:
             present = np.flatnonzero(drawn)
             if len(present) < k:
                 continue
+            from sklearn.cluster import KMeans
+
             refit = KMeans(n_clusters=k, n_init=1, random_state=self.seed + b + 1).fit(
                 self.probe_unique[present], sample_weight=drawn[present].astype(float))
             scores.append(weighted_ari(reference, refit.predict(self.probe_unique),
