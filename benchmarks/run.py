@@ -223,7 +223,8 @@ def run_pyspark_rfm(csv: Path, lake: Path) -> dict:
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    lake = lake.with_name(lake.name + "_spark")
+    if lake.with_name(lake.name + "_spark").exists():  # the custlens-spark lake, if it ran
+        lake = lake.with_name(lake.name + "_spark")  # (else the DuckDB lake: the same tables)
     spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
              .config("spark.sql.shuffle.partitions", "8").config("spark.sql.session.timeZone", "UTC")
              .getOrCreate())
@@ -318,7 +319,7 @@ def make_pg_table(rows: int) -> str:
 def run_custlens_collect(log: Path, lake: Path) -> dict:
     from custlens.collect.importers import ImportOptions
     from custlens.collect.logagent import LogAgent
-    from custlens.hub.lake import Lake
+    from custlens.lake import Lake
 
     shutil.rmtree(lake, ignore_errors=True)
     counts = LogAgent(Lake(lake), [str(log)], ImportOptions(time_format="epoch"), "Asia/Shanghai").run_pass()
@@ -352,7 +353,7 @@ def run_polars_json(log: Path, lake: Path) -> dict:
 
 def run_custlens_sync(table: Path, lake: Path) -> dict:
     from custlens.collect.dbsync import DatabaseSync, SyncJob
-    from custlens.hub.lake import Lake
+    from custlens.lake import Lake
 
     shutil.rmtree(lake, ignore_errors=True)
     job = SyncJob("bench", PG_URL, str(table), "full")
@@ -457,7 +458,11 @@ def main() -> None:
                 shutil.rmtree(lake.with_name(lake.name + "_spark"), ignore_errors=True)
                 shutil.copytree(lake, lake.with_name(lake.name + "_spark"))
                 continue
-            r = measure(name, csv, lake)
+            try:
+                r = measure(name, csv, lake)
+            except SystemExit as exc:  # one contender's failure keeps the others' figures
+                print(f"  {rows:>11,} {name:<17} failed: {str(exc)[-2000:]}", file=sys.stderr)
+                continue
             r.update(contender=name, rows=rows, events_per_s=round(rows / r["seconds"]))
             results.append(r)
             print(f"  {rows:>11,} {name:<17} {r['seconds']:7.2f}s {r['peak_mb']:6} MB", file=sys.stderr)
@@ -567,7 +572,7 @@ def run_bus(rows: int) -> list[dict]:
 def run_bus_throughput(spec: Path, lake: Path) -> dict:
     """Sustained: the consumer is already in its group; the clock runs from the agent's
     start until the lake holds every line (agent and consumer work at the same time)."""
-    from custlens.hub.lake import Lake
+    from custlens.lake import Lake
 
     address, log = str(spec).split("|")
     shutil.rmtree(lake, ignore_errors=True)
@@ -597,7 +602,7 @@ def run_bus_throughput(spec: Path, lake: Path) -> dict:
 def run_bus_latency(spec: Path, lake: Path) -> dict:
     import json as js
 
-    from custlens.hub.lake import Lake
+    from custlens.lake import Lake
 
     address = str(spec)
     shutil.rmtree(lake, ignore_errors=True)

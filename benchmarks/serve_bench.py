@@ -49,7 +49,7 @@ def prepare(work: Path) -> tuple[Path, list[str]]:
     from custlens import Workspace
     from custlens.collect.generate import ShopSpec
     from custlens.serve.auth import Accounts
-    from custlens.serve.store import DuckDBStore, PostgresStore, ranked_sql
+    from custlens.store import DuckDBStore, PostgresStore, ranked_sql
 
     lake = work / "serve_lake"
     shutil.rmtree(lake, ignore_errors=True)
@@ -154,8 +154,8 @@ def _lookups(lake: Path, ids: list[str]) -> dict[str, float]:
     import duckdb
     import psycopg
 
-    from custlens.hub.lake import Lake
-    from custlens.serve.store import DuckDBStore, PostgresStore
+    from custlens.lake import Lake
+    from custlens.store import DuckDBStore, PostgresStore
 
     out = {}
     for name, store in (("duckdb-store", DuckDBStore(Lake(lake))), ("postgres-store", PostgresStore(PG))):

@@ -17,10 +17,10 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from custlens import Workspace
+from custlens.bus.kafka import BusConsumer, BusUrl, KafkaSink, client_config, status
 from custlens.collect.importers import ImportOptions
 from custlens.collect.logagent import LogAgent
-from custlens.hub.kafka import BusConsumer, BusUrl, KafkaSink, client_config, status
-from custlens.hub.lake import Lake
+from custlens.lake import Lake
 
 KAFKA = {"session_timeout_ms": 6000, "max_poll_interval_ms": 30000}
 

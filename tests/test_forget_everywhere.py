@@ -20,7 +20,7 @@ from custlens.cli import app
 from custlens.collect.generate import ShopSpec
 from custlens.errors import CustlensError
 from custlens.serve.auth import Audit, User
-from custlens.serve.store import DuckDBStore, PostgresStore, publish_profiles
+from custlens.store import DuckDBStore, PostgresStore, publish_profiles
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -1,9 +1,12 @@
 """Idempotent imports, undo, repeatable builds, and crashes that lose nothing."""
 
+from pathlib import Path
+
 import pytest
 
 from custlens.engine.duckdb import DuckDBEngine
-from custlens.hub.runs import runs
+from custlens.lake import Lake
+from custlens.runs import runs
 
 EVENTS = "user_id,item_id,behavior,ts\nu1,i1,pv,2025-01-01 10:00:00\nu1,i1,buy,2025-01-01 10:05:00\n" \
          "u2,i2,cart,2025-01-02 11:00:00\n"
@@ -58,16 +61,17 @@ def test_crash_mid_build_leaves_previous_results_readable(ws, tmp_path, monkeypa
     (tmp_path / "b.csv").write_text("user_id,behavior,ts\nu9,pv,2025-01-05 10:00:00\n", encoding="utf-8")
     ws.import_file("events", tmp_path / "b.csv")
 
-    real_write = DuckDBEngine.write
+    real_publish = Lake.publish
 
-    def crash(self, sql, dest, partition_by, append=False):
-        real_write(self, sql, dest, partition_by, append)  # files written, never published
+    def crash(self, table, tmp, *args, **kwargs):
+        # the new version's files are in place (written, or linked from ODS), never published
+        assert list(Path(tmp).rglob("*.parquet"))
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(DuckDBEngine, "write", crash)
+    monkeypatch.setattr(Lake, "publish", crash)
     with pytest.raises(KeyboardInterrupt):
         ws.build(["dwd_events"])
-    monkeypatch.setattr(DuckDBEngine, "write", real_write)
+    monkeypatch.setattr(Lake, "publish", real_publish)
     fresh = DuckDBEngine(ws.lake)
     assert fresh.query("SELECT count(*) FROM dwd_events").column(0)[0].as_py() == good
     fresh.close()
@@ -79,7 +83,7 @@ def test_crash_mid_build_leaves_previous_results_readable(ws, tmp_path, monkeypa
 
 
 def test_crash_mid_import_leaves_no_partial_batch(ws, tmp_path, monkeypatch):
-    from custlens.hub.lake import Lake
+    from custlens.lake import Lake
 
     (tmp_path / "a.csv").write_text(EVENTS, encoding="utf-8")
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from custlens import Workspace
 from custlens.cli import app
 from custlens.errors import CustlensError
-from custlens.hub.lake import FORMAT_VERSION, Lake
+from custlens.lake import FORMAT_VERSION, Lake
 from snapshots import assert_equal_to_forced, snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lake_format1.tar.gz"

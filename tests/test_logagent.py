@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from custlens import Workspace
 from custlens.collect.importers import ImportOptions
 from custlens.collect.logagent import LogAgent
-from custlens.hub.lake import Lake
+from custlens.lake import Lake
 
 
 def _event(i: int, **extra) -> str:

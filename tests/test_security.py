@@ -68,7 +68,7 @@ def test_the_api_downloads_use_the_same_writer():
 def test_users_file_stays_private_after_a_removal(tmp_path):
     """Issue #17, finding 7: `users.json` (password hashes) became world-readable after
     `custlens users remove`."""
-    from custlens.hub.lake import Lake
+    from custlens.lake import Lake
     from custlens.serve.auth import Accounts
 
     accounts = Accounts(Lake(tmp_path / "lake"))

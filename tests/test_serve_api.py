@@ -17,7 +17,7 @@ from custlens import Workspace
 from custlens.collect.generate import ShopSpec
 from custlens.serve.api import create_app
 from custlens.serve.auth import Accounts, hash_password, verify_password
-from custlens.serve.store import VALUE_ORDER, DuckDBStore, PostgresStore, ranked_sql
+from custlens.store import VALUE_ORDER, DuckDBStore, PostgresStore, ranked_sql
 
 PASSWORD = "correct horse 1"
 

@@ -10,7 +10,7 @@ import pytest
 from custlens.config import load_settings
 from custlens.engine.spark import DEFAULT_OPTIONS, session_conf, spark_uri
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake
+from custlens.lake import Lake
 
 
 def test_embedded_metastore_lives_in_the_lake(tmp_path, monkeypatch):

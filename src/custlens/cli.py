@@ -30,10 +30,10 @@ from custlens.cli_segments import segment
 from custlens.collect.generate import ShopSpec
 from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
-from custlens.hub.runs import recorded_run
 from custlens.i18n import heading, kind_name, pick
 from custlens.masking import mask_table, mask_value
 from custlens.output import Format
+from custlens.runs import recorded_run
 from custlens.workspace import Workspace
 
 app = typer.Typer(help="custlens — e-commerce customer data analysis (电商客户数据分析系统)",
@@ -124,7 +124,7 @@ def collect(
                          tz=tz or ws.settings.tz, time_format=time_format)
     sink = None
     if to != "lake":
-        from custlens.hub.kafka import BusUrl, KafkaSink
+        from custlens.bus.kafka import BusUrl, KafkaSink
 
         sink = KafkaSink(BusUrl.parse(to), dict(ws.settings.get("kafka")))
     agent = LogAgent(ws.lake, patterns, opts, ws.settings.tz, name=name, fmt=input_format, sink=sink)
@@ -179,8 +179,8 @@ def consume(
     time_format: Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")] = None,
 ) -> None:
     """Write a Kafka topic into the lake, exactly once in effect; SIGTERM stops cleanly."""
+    from custlens.bus.kafka import BusConsumer, BusUrl
     from custlens.collect.importers import ImportOptions
-    from custlens.hub.kafka import BusConsumer, BusUrl
 
     ws = STATE.workspace()
     opts = ImportOptions(map=dict(parse_pairs(map, "--map")), values=parse_values(value),
@@ -210,7 +210,7 @@ def bus_status(
     fmt: FormatOpt = Format.table, out: OutOpt = None,
 ) -> None:
     """Per partition: committed offset, topic end, lag, what the lake holds, quarantined."""
-    from custlens.hub.kafka import BusUrl, status
+    from custlens.bus.kafka import BusUrl, status
 
     ws = STATE.workspace()
     output.write(status(ws.lake, BusUrl.parse(source), group, dict(ws.settings.get("kafka"))),
@@ -296,7 +296,7 @@ def batches_list(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
 @batches_app.command("undo")
 def batches_undo(batch_id: str) -> None:
     """Remove a batch from the lake; the next build reflects it."""
-    from custlens.hub.lock import writer_lock
+    from custlens.lock import writer_lock
 
     ws = STATE.workspace()
     with writer_lock(ws.lake.root):
@@ -848,8 +848,8 @@ def audit(user: Annotated[str, typer.Option("--user", help="a customer id: who s
 @app.command()
 def upgrade() -> None:
     """Bring the lake's format up to this custlens (writers do it themselves; this shows it)."""
-    from custlens.hub.lake import FORMAT_VERSION
-    from custlens.hub.lock import writer_lock
+    from custlens.lake import FORMAT_VERSION
+    from custlens.lock import writer_lock
 
     ws = STATE.workspace()
     with writer_lock(ws.lake.root):
@@ -894,7 +894,7 @@ def tables(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
 @app.command()
 def runs(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
     """Run history: start, end, status, rows, error."""
-    from custlens.hub.runs import runs as load_runs
+    from custlens.runs import runs as load_runs
 
     ws = STATE.workspace()
     rows = [{k: v for k, v in r.items() if k != "detail"} for r in load_runs(ws.lake)]

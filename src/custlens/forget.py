@@ -35,8 +35,8 @@ import pyarrow.parquet as pq
 
 from custlens.collect.dbsync import DatabaseSync
 from custlens.collect.mapping import SYNONYMS, norm_header
-from custlens.hub.lake import LAYERS, Batch, Lake, atomic_write_text
-from custlens.hub.lock import writer_lock
+from custlens.lake import LAYERS, Batch, Lake, atomic_write_text
+from custlens.lock import writer_lock
 
 ID_COLUMNS = {norm_header(n) for n in ("user_id", *SYNONYMS["user_id"])}
 

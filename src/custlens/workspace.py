@@ -28,8 +28,8 @@ from custlens.config import Settings, apply_lake_presets, load_settings, record_
 from custlens.engine import open_engine
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
-from custlens.hub.lake import Batch, DuckDBLimits, Lake
 from custlens.i18n import pick
+from custlens.lake import Batch, DuckDBLimits, Lake
 from custlens.warehouse import registry
 from custlens.warehouse.build import BuildReport, build
 from custlens.warehouse.context import sql_text
@@ -408,7 +408,7 @@ class Workspace:
     def forget(self, user_id: str):
         """Remove a person from every layer, ODS included; recorded without the id."""
         from custlens.forget import forget
-        from custlens.serve.store import open_store
+        from custlens.store import open_store
 
         store = open_store(self.lake, self.settings.get("serve.store"))
         result = forget(self.lake, self.engine, user_id, store)
@@ -417,7 +417,7 @@ class Workspace:
 
     def publish_profiles(self) -> str:
         """Build ads_profile if stale and publish it to the profile store (serve.store)."""
-        from custlens.serve.store import open_store, publish_profiles
+        from custlens.store import open_store, publish_profiles
 
         self.build(["ads_profile"])
         return publish_profiles(self.lake, self.reader, open_store(self.lake, self.settings.get("serve.store")))

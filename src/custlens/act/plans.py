@@ -25,7 +25,7 @@ from custlens import schema
 from custlens.act import playbook, targets
 from custlens.act.playbook import Action
 from custlens.errors import CustlensError
-from custlens.hub.lake import Batch, Lake
+from custlens.lake import Batch, Lake
 
 TABLE = "action_plan"
 COUNTS = ("eligible", "opted_out", "capped", "in_period", "other_action", "planned", "treated",

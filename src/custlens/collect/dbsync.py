@@ -33,8 +33,8 @@ import pyarrow.parquet as pq
 
 from custlens.collect.importers import ImportOptions, ingest
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake, atomic_write_text
-from custlens.hub.lock import writer_lock
+from custlens.lake import Lake, atomic_write_text
+from custlens.lock import writer_lock
 
 MODES = ("append", "lastmodified", "full")
 AS_TABLES = ("orders", "customers", "items", "order-items")

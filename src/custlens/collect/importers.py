@@ -31,8 +31,8 @@ from custlens.collect.readers import (
     unnumber,
 )
 from custlens.config import record_shop_preset
-from custlens.hub.lake import Batch, Lake, file_fingerprint
-from custlens.hub.lock import writer_lock
+from custlens.lake import Batch, Lake, file_fingerprint
+from custlens.lock import writer_lock
 from custlens.sqltext import ident, literal
 
 EVENT_CONTENT = ("user_id", "item_id", "category_id", "behavior", "ts", "channel",

@@ -40,7 +40,7 @@ from custlens.collect.importers import ImportOptions, ImportResult, ingest_sourc
 from custlens.collect.readers import Source, records_source
 from custlens.collect.readers import flatten as _flatten
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake, atomic_write_text
+from custlens.lake import Lake, atomic_write_text
 
 HEAD_BYTES = 256  # the identity fingerprint covers at most this many first bytes
 CHUNK_BYTES = 32 << 20  # at most this much of one file per batch
@@ -458,8 +458,6 @@ class LogAgent:
 
     def _ship(self, path: Path, state: FileState, data: bytes, fmt: str) -> int:
         """To Kafka: each line as it is (CSV rows as JSON objects), keyed by its user."""
-        from custlens.hub.kafka import user_keys
-
         lines = list(split_lines(data, state.offset, state.line))
         if fmt == "csv":
             header = self._header(path, state)
@@ -494,3 +492,17 @@ class LogAgent:
             for s, handler in old.items():
                 signal.signal(s, handler)
         return total
+
+
+def user_keys(lines: list[tuple[int, int, bytes]], user_field: str) -> list[str | None]:
+    """The partition key of each line: its user (so a user's events stay in order).
+
+    Read with a pattern rather than a JSON parse (three times faster): a key only picks a
+    partition, and a line the pattern misreads still arrives, whole, for the consumer to
+    judge."""
+    pattern = re.compile(rb'"' + re.escape(user_field.encode()) + rb'"\s*:\s*(?:"([^"\\]*)"|(-?\d+))')
+    keys: list[str | None] = []
+    for _, _, raw in lines:
+        found = pattern.search(raw)
+        keys.append(None if found is None else (found.group(1) or found.group(2)).decode("utf-8", "replace"))
+    return keys

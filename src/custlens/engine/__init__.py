@@ -8,7 +8,7 @@ from custlens.errors import CustlensError
 
 if TYPE_CHECKING:
     from custlens.engine.base import Engine
-    from custlens.hub.lake import Lake
+    from custlens.lake import Lake
 
 
 def open_engine(name: str, lake: Lake, options: dict[str, Any] | None = None) -> Engine:

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from custlens import schema
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake
+from custlens.lake import Lake
 
 
 def _sql_list(paths: list[Path]) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from custlens.errors import CustlensError
-from custlens.hub.lake import atomic_write_text
+from custlens.lake import atomic_write_text
 
 if TYPE_CHECKING:
     from custlens.engine.spark import SparkEngine

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from custlens import schema
 from custlens.config import DEFAULTS
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake
+from custlens.lake import Lake
 
 # session settings for a laptop-sized local run; a cluster's come from its own config
 SESSION = {

@@ -33,7 +33,7 @@ from custlens.masking import mask_table, mask_value
 from custlens.output import csv_bytes, write_xlsx
 from custlens.schema import PERSONAL_FIELDS
 from custlens.serve.auth import Accounts, Audit, Sessions, Throttle, User
-from custlens.serve.store import SORTS, open_store, publish_profiles
+from custlens.store import SORTS, open_store, publish_profiles
 from custlens.workspace import CLASS_SUMMARY_SQL, Workspace, k_table, segment_view_sql
 
 WEB = Path(__file__).parent / "web"

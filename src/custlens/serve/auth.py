@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake, atomic_write_text
+from custlens.lake import Lake, atomic_write_text
 
 ROLES = ("admin", "analyst", "operator")
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}

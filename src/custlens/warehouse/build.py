@@ -18,9 +18,9 @@ import pyarrow as pa
 from custlens import console
 from custlens.config import Settings
 from custlens.engine.base import Engine
-from custlens.hub.lake import Lake
-from custlens.hub.lock import writer_lock
-from custlens.hub.runs import recorded_run
+from custlens.lake import Lake
+from custlens.lock import writer_lock
+from custlens.runs import recorded_run
 from custlens.schema import arrow_to_sql
 from custlens.warehouse import incremental, registry
 from custlens.warehouse.context import BuildContext

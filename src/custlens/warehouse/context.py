@@ -9,7 +9,7 @@ from typing import Any
 from custlens.config import Settings
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake
+from custlens.lake import Lake
 
 
 def sql_date(value: dt.date | None) -> str:

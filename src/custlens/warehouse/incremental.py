@@ -37,7 +37,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from custlens.hub.lake import Lake, date_of_path
+from custlens.lake import Lake, date_of_path
 from custlens.warehouse.model import Model
 
 

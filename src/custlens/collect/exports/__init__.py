@@ -21,7 +21,7 @@ from custlens.collect.exports.sniff import Sheet, read_sheet
 from custlens.collect.importers import ImportOptions, ImportResult, ingest_source
 from custlens.collect.readers import Source, records_source
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake, file_fingerprint
+from custlens.lake import Lake, file_fingerprint
 
 __all__ = ["PRESETS", "Detected", "detect", "import_export"]
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from custlens.errors import CustlensError
-from custlens.hub.lake import Lake, atomic_write_text
+from custlens.lake import Lake, atomic_write_text
 
 TABLE = "custlens_profile"
 COLUMNS_DUCKDB = "* EXCLUDE (" + ", ".join(("_rank_all", "_rank_class", "_rank_segment")) + ")"

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from custlens.hub.lake import Lake
+from custlens.lake import Lake
 
 
 @dataclass

@@ -302,7 +302,7 @@ class Lake:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from custlens.hub.lock import writer_lock
+        from custlens.lock import writer_lock
 
         with writer_lock(self.root):
             if previous := self.batch_with_fingerprint(table, fingerprint):
