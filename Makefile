@@ -2,17 +2,23 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+APP := $(VENV)/.installed-app
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-quick bench bench-quick lint clean
 
-$(STAMP): pyproject.toml
+# the demo needs the application only; the tests add Spark, the broker, the browser …
+$(APP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(APP)
+
+$(STAMP): $(APP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(APP)
 	$(BIN)/custlens demo
 
 test: $(STAMP)
