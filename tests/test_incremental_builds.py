@@ -233,3 +233,23 @@ def test_an_ods_file_without_a_column_is_computed_not_linked(ws, tmp_path, monke
     ods = {p.stat().st_ino for p in ws.lake.ods_files("events")}
     assert not any(_inode(ws, "dwd_events", f"2025-03-0{d}") & ods for d in (1, 2, 3))
     assert ws.sql("SELECT count(*) AS n FROM dwd_events").column("n")[0].as_py() == 150
+
+
+def test_a_computed_day_is_checked_unique_within_its_date(ws, tmp_path, monkeypatch):
+    """dwd_events' event_id is unique within a local date: a computed day with a planted
+    second copy fails the build before publishing (linked days hold no repeated id)."""
+    from custlens.errors import CustlensError
+    from custlens.warehouse.model import Model
+
+    ws.import_file("events", _events_csv(tmp_path / "e.csv", copy_on_day=2))
+    real_render = Model.render
+
+    def planted(self, ctx):
+        sql = real_render(self, ctx)
+        return f"SELECT * FROM ({sql}) UNION ALL (SELECT * FROM ({sql}) LIMIT 1)" \
+            if self.name == "dwd_events" else sql
+
+    monkeypatch.setattr(Model, "render", planted)
+    with pytest.raises(CustlensError, match="dwd_events: column event_id fails its check unique within dt"):
+        ws.build()
+    assert ws.lake.current("dwd_events") is None

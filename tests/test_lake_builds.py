@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from custlens.engine.duckdb import DuckDBEngine
+from custlens.errors import CustlensError
 from custlens.lake import Lake
 from custlens.runs import runs
 
@@ -106,3 +107,38 @@ def test_run_history_records_builds(ws, tmp_path):
     ws.build()
     last = runs(ws.lake)[-1]
     assert last["command"] == "build" and last["status"] == "ok" and last["rows_out"] > 0
+
+
+@pytest.mark.parametrize("model, column, plant, check", [
+    ("dws_customer", "user_id", "CASE WHEN row_number() OVER () = 1 THEN NULL ELSE user_id END", "not_null"),
+    ("dws_customer", "user_id", "CASE WHEN row_number() OVER () <= 2 THEN 'twice' ELSE user_id END", "unique"),
+    ("ads_customer_class", "class", "CASE WHEN row_number() OVER () = 1 THEN 'vip' ELSE class END", "accepted"),
+    ("dws_customer_day", "user_id", "CASE WHEN row_number() OVER () = 1 THEN NULL ELSE user_id END", "not_null"),
+])
+def test_a_planted_bad_row_fails_the_build_and_is_not_published(ws, tmp_path, monkeypatch, model,
+                                                               column, plant, check):
+    """Every build runs each model's declared column checks on what it wrote, before
+    publishing: one bad row fails the build naming the table, column, check and the row."""
+    from custlens.warehouse import registry
+
+    (tmp_path / "a.csv").write_text(EVENTS, encoding="utf-8")
+    ws.import_file("events", tmp_path / "a.csv")
+    target = registry.get(model)
+    real_render = type(target).render
+
+    def planted(self, ctx):
+        sql = real_render(self, ctx)
+        if self.name != model:
+            return sql
+        return f"SELECT * REPLACE ({plant} AS {column}) FROM ({sql})"
+
+    monkeypatch.setattr(type(target), "render", planted)
+    with pytest.raises(CustlensError) as failure:
+        ws.build()
+    message = str(failure.value)
+    assert model in message and f"column {column}" in message and check in message
+    assert "1 row(s)" in message
+    assert ws.lake.current(model) is None  # never published
+    monkeypatch.setattr(type(target), "render", real_render)
+    ws.build()
+    assert ws.lake.current(model) is not None

@@ -22,7 +22,7 @@ from custlens.lake import Lake
 from custlens.lock import writer_lock
 from custlens.runs import recorded_run
 from custlens.schema import arrow_to_sql
-from custlens.warehouse import incremental, registry
+from custlens.warehouse import checks, incremental, registry
 from custlens.warehouse.context import BuildContext
 from custlens.warehouse.model import Model
 
@@ -87,6 +87,7 @@ def _run_model(model: Model, ctx: BuildContext, fingerprint: str) -> int:
         partition = model.partition_by
         rows = engine.write(logic, tmp, partition)
     _check_contract(model, columns)
+    checks.verify(lake, model, sorted(tmp.rglob("*.parquet")), partition)
     lake.publish(model.name, tmp, fingerprint[:16],
                  {"fingerprint": fingerprint, "columns": columns, "rows": rows,
                   "partition_by": partition, "grain": model.grain,
@@ -117,6 +118,8 @@ def _run_by_date(model: Model, ctx: BuildContext, static: str,
         finally:
             if not whole:
                 engine.refresh()  # every input whole again
+    computed = sorted(p for d in plan.rebuild - linked for p in (tmp / f"dt={d}").glob("*.parquet"))
+    checks.verify(lake, model, computed, "dt")
     incremental.link_kept(lake, model, plan, tmp)
     per_date = incremental.partition_rows(tmp)
     rows = sum(per_date.values())
