@@ -92,10 +92,10 @@ WITH user_day AS (
     COUNT(CASE WHEN cart > 0 THEN 1 END) AS users_cart,
     COUNT(CASE WHEN fav + cart > 0 THEN 1 END) AS users_fav_or_cart,
     COUNT(CASE WHEN buy > 0 THEN 1 END) AS users_buy,
-    CAST(SUM(pv) AS BIGINT) AS events_pv,
-    CAST(SUM(fav) AS BIGINT) AS events_fav,
-    CAST(SUM(cart) AS BIGINT) AS events_cart,
-    CAST(SUM(buy) AS BIGINT) AS events_buy,
+    CAST(COALESCE(SUM(pv), 0) AS BIGINT) AS events_pv,
+    CAST(COALESCE(SUM(fav), 0) AS BIGINT) AS events_fav,
+    CAST(COALESCE(SUM(cart), 0) AS BIGINT) AS events_cart,
+    CAST(COALESCE(SUM(buy), 0) AS BIGINT) AS events_buy,
     COUNT(CASE WHEN pv = 1 AND fav + cart + buy = 0 THEN 1 END) AS bounced
   FROM by_all
   UNION ALL
@@ -108,10 +108,10 @@ WITH user_day AS (
     COUNT(CASE WHEN cart > 0 THEN 1 END) AS users_cart,
     COUNT(CASE WHEN fav + cart > 0 THEN 1 END) AS users_fav_or_cart,
     COUNT(CASE WHEN buy > 0 THEN 1 END) AS users_buy,
-    CAST(SUM(pv) AS BIGINT) AS events_pv,
-    CAST(SUM(fav) AS BIGINT) AS events_fav,
-    CAST(SUM(cart) AS BIGINT) AS events_cart,
-    CAST(SUM(buy) AS BIGINT) AS events_buy,
+    CAST(COALESCE(SUM(pv), 0) AS BIGINT) AS events_pv,
+    CAST(COALESCE(SUM(fav), 0) AS BIGINT) AS events_fav,
+    CAST(COALESCE(SUM(cart), 0) AS BIGINT) AS events_cart,
+    CAST(COALESCE(SUM(buy), 0) AS BIGINT) AS events_buy,
     COUNT(CASE WHEN pv = 1 AND fav + cart + buy = 0 THEN 1 END) AS bounced
   FROM by_channel
   GROUP BY
@@ -126,10 +126,10 @@ WITH user_day AS (
     COUNT(CASE WHEN cart > 0 THEN 1 END) AS users_cart,
     COUNT(CASE WHEN fav + cart > 0 THEN 1 END) AS users_fav_or_cart,
     COUNT(CASE WHEN buy > 0 THEN 1 END) AS users_buy,
-    CAST(SUM(pv) AS BIGINT) AS events_pv,
-    CAST(SUM(fav) AS BIGINT) AS events_fav,
-    CAST(SUM(cart) AS BIGINT) AS events_cart,
-    CAST(SUM(buy) AS BIGINT) AS events_buy,
+    CAST(COALESCE(SUM(pv), 0) AS BIGINT) AS events_pv,
+    CAST(COALESCE(SUM(fav), 0) AS BIGINT) AS events_fav,
+    CAST(COALESCE(SUM(cart), 0) AS BIGINT) AS events_cart,
+    CAST(COALESCE(SUM(buy), 0) AS BIGINT) AS events_buy,
     COUNT(CASE WHEN pv = 1 AND fav + cart + buy = 0 THEN 1 END) AS bounced
   FROM by_category
   GROUP BY
@@ -144,10 +144,10 @@ WITH user_day AS (
     COUNT(CASE WHEN cart > 0 THEN 1 END) AS users_cart,
     COUNT(CASE WHEN fav + cart > 0 THEN 1 END) AS users_fav_or_cart,
     COUNT(CASE WHEN buy > 0 THEN 1 END) AS users_buy,
-    CAST(SUM(pv) AS BIGINT) AS events_pv,
-    CAST(SUM(fav) AS BIGINT) AS events_fav,
-    CAST(SUM(cart) AS BIGINT) AS events_cart,
-    CAST(SUM(buy) AS BIGINT) AS events_buy,
+    CAST(COALESCE(SUM(pv), 0) AS BIGINT) AS events_pv,
+    CAST(COALESCE(SUM(fav), 0) AS BIGINT) AS events_fav,
+    CAST(COALESCE(SUM(cart), 0) AS BIGINT) AS events_cart,
+    CAST(COALESCE(SUM(buy), 0) AS BIGINT) AS events_buy,
     COUNT(CASE WHEN pv = 1 AND fav + cart + buy = 0 THEN 1 END) AS bounced
   FROM user_day
   GROUP BY
@@ -162,10 +162,10 @@ WITH user_day AS (
     COUNT(CASE WHEN cart > 0 THEN 1 END) AS users_cart,
     COUNT(CASE WHEN fav + cart > 0 THEN 1 END) AS users_fav_or_cart,
     COUNT(CASE WHEN buy > 0 THEN 1 END) AS users_buy,
-    CAST(SUM(pv) AS BIGINT) AS events_pv,
-    CAST(SUM(fav) AS BIGINT) AS events_fav,
-    CAST(SUM(cart) AS BIGINT) AS events_cart,
-    CAST(SUM(buy) AS BIGINT) AS events_buy,
+    CAST(COALESCE(SUM(pv), 0) AS BIGINT) AS events_pv,
+    CAST(COALESCE(SUM(fav), 0) AS BIGINT) AS events_fav,
+    CAST(COALESCE(SUM(cart), 0) AS BIGINT) AS events_cart,
+    CAST(COALESCE(SUM(buy), 0) AS BIGINT) AS events_buy,
     COUNT(CASE WHEN pv = 1 AND fav + cart + buy = 0 THEN 1 END) AS bounced
   FROM by_period
   GROUP BY

@@ -16,8 +16,10 @@ STAGES = """count(*) AS visitors,
            count(CASE WHEN cart > 0 THEN 1 END) AS users_cart,
            count(CASE WHEN fav + cart > 0 THEN 1 END) AS users_fav_or_cart,
            count(CASE WHEN buy > 0 THEN 1 END) AS users_buy,
-           CAST(sum(pv) AS BIGINT) AS events_pv, CAST(sum(fav) AS BIGINT) AS events_fav,
-           CAST(sum(cart) AS BIGINT) AS events_cart, CAST(sum(buy) AS BIGINT) AS events_buy,
+           CAST(coalesce(sum(pv), 0) AS BIGINT) AS events_pv,
+           CAST(coalesce(sum(fav), 0) AS BIGINT) AS events_fav,
+           CAST(coalesce(sum(cart), 0) AS BIGINT) AS events_cart,
+           CAST(coalesce(sum(buy), 0) AS BIGINT) AS events_buy,
            count(CASE WHEN pv = 1 AND fav + cart + buy = 0 THEN 1 END) AS bounced"""
 
 SUMS = """CAST(sum(count_pv) AS BIGINT) AS pv, CAST(sum(count_fav) AS BIGINT) AS fav,
