@@ -38,6 +38,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from custlens.lake import Lake, date_of_path
+from custlens.schema import arrow_to_sql
 from custlens.warehouse.model import Model
 
 
@@ -227,8 +228,6 @@ def link_unchanged(lake: Lake, model: Model, engine: Any, dates: set[str],
 def _holds(path: Path, columns: dict[str, str]) -> bool:
     """Whether a Parquet file has these columns in these SQL types (a file of an older
     lake may lack one: its date is computed instead)."""
-    from custlens.schema import arrow_to_sql
-
     file_schema = pq.read_schema(path)
     try:
         return all(arrow_to_sql(file_schema.field(name).type) == sql_type
