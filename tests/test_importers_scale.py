@@ -106,3 +106,60 @@ def test_a_bad_memory_limit_is_a_clear_error(tmp_path, monkeypatch):
     w = Workspace(lake=tmp_path / "lake")
     with pytest.raises(CustlensError, match=r"\[duckdb\].*lots"):
         w.lake.duckdb()
+
+
+# ---- the census: cleaning a file needs only where its bytes call for it ------------------
+
+def test_the_census_names_what_no_record_holds(tmp_path):
+    from custlens.collect.readers import census
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("user id,item\n1,2\n3,4\n")  # the header's space is not a record's
+    assert census(plain, skip=1) == {"edges", "dot", "bad_text"}
+    assert census(plain, skip=0) == {"dot", "bad_text"}
+    late = tmp_path / "late.csv"  # marks past the first read still count, each on its own
+    late.write_bytes(b"1,2\n" * 5_000_000 + "7.0,\u3000x,\ufffd\n".encode())
+    assert census(late) == set()
+    tabbed = tmp_path / "tabbed.tsv"  # the delimiter is not content
+    tabbed.write_text("1\t2\n")
+    assert census(tabbed, sep="\t") == {"edges", "dot", "bad_text"}
+
+
+def _ods_rows(ws):
+    files = sorted(str(f) for f in (ws.lake.root / "ods" / "events").glob("dt=*/*.parquet"))
+    return duckdb.connect().execute(
+        f"SELECT * EXCLUDE (_batch_id, _source) FROM read_parquet({files}) "
+        "ORDER BY event_id").fetchall()
+
+
+def test_a_plain_file_loads_the_same_with_and_without_the_cleaning(tmp_path, monkeypatch):
+    """The census leaves cleaning out only where it is the identity: the same file imported
+    with every cleaning forced on gives the same rows and the same rejections."""
+    from custlens.collect import readers
+
+    path, _ = _taobao_file(tmp_path)
+    fast = Workspace(lake=tmp_path / "fast")
+    [quick] = fast.import_file("taobao", path)
+    monkeypatch.setattr(readers, "census", lambda *a, **k: frozenset())
+    slow = Workspace(lake=tmp_path / "slow")
+    [full] = slow.import_file("taobao", path)
+    assert (quick.rows, quick.rejected) == (full.rows, full.rejected)
+    assert _ods_rows(fast) == _ods_rows(slow)
+    keep = ("_line", "field", "value", "reason", "raw")
+    rejected = [pq.read_table(w.lake.root / r.batch.rejected_file, columns=list(keep)).to_pylist()
+                for w, r in ((fast, quick), (slow, full))]
+    assert rejected[0] == rejected[1]
+
+
+def test_one_padded_cell_keeps_the_cleaning_for_the_whole_file(ws, tmp_path):
+    path, _ = _taobao_file(tmp_path, rows=50)
+    text = path.read_text().splitlines()
+    text[10] = text[10].replace(",pv,", ",\tpv ,").replace("11,", '="11",', 1)
+    text[20] = "3.0," + text[20].split(",", 1)[1]  # an id written as a float
+    path.write_text("\n".join(text) + "\n")
+    [result] = ws.import_file("taobao", path)
+    assert result.rejected == 0
+    users = {r[1] for r in _ods_rows(ws)}
+    assert "3" in users and "3.0" not in users and "11" in users
+    behaviours = {r[4] for r in _ods_rows(ws)}
+    assert behaviours == {"pv"}

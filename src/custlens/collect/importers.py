@@ -119,12 +119,14 @@ def ingest_source(lake: Lake, table: str, label: str, content: Any,
         try:
             source = opener(con, scratch)
             mapping = Mapping(spec, source.columns, opts.map, opts.values, opts.tz,
-                              opts.time_format, opts.constants, source.types, opts.window)
+                              opts.time_format, opts.constants, source.types, opts.window,
+                              source.absent)
             plans = mapping.plan()
             if source.csv and _content_keyed(spec, plans):
                 unnumber(con, source)  # copies are equal: which line came first cannot matter
             _define_checked(con, mapping, plans)
-            rows, rejected = _write(con, spec, staged, batch_id, label, shop_tz, plans, source)
+            rows, rejected = _write(con, spec, staged, batch_id, label, shop_tz, plans,
+                                    _checked(mapping, plans), source)
             samples = _samples(con, staged)
         finally:
             con.close()
@@ -135,24 +137,28 @@ def ingest_source(lake: Lake, table: str, label: str, content: Any,
 
 
 def _define_checked(con: duckdb.DuckDBPyConnection, m: Mapping, plans: list[FieldPlan]) -> None:
-    """Views raw_fields → parsed → checked (`_reason`, `_bad_field`: NULL on a good row).
+    """Views raw_fields → parsed → checked (`_reason`: NULL on a good row).
 
-    Each field's reason is computed once (its own column) and only for fields the source
-    has; what is needed only for a rejected row (which field, the record as JSON) is left
-    to expressions that run on rejected rows alone."""
+    Each field's reason is computed once (its own column `f_<field>`) and only for fields
+    the source has; what is needed only for a rejected row (which field, the record as
+    JSON) is left to `_reject_expr`, inside a branch that runs on rejected rows alone (a
+    column of the view would be computed for every row: 0.8 s of 11 at 10M)."""
     raws = ", ".join(f"{m.raw_expr(p)} AS r_{p.name}" for p in plans)
     con.execute(f"CREATE OR REPLACE TEMP VIEW raw_fields AS SELECT *, {raws} FROM src")
     parsed = ", ".join(f"{m.parse_expr(p, 'r_' + p.name)} AS p_{p.name}" for p in plans)
     con.execute(f"CREATE OR REPLACE TEMP VIEW parsed AS SELECT *, {parsed} FROM raw_fields")
-    checked = [p for p in plans if p.column is not None or p.name in m.constants or p.required]
+    checked = _checked(m, plans)
     reasons = ", ".join(f"{m.reason_expr(p, f'r_{p.name}', f'p_{p.name}')} AS f_{p.name}"
                         for p in checked)
     con.execute(f"CREATE OR REPLACE TEMP VIEW reasons AS SELECT *, {reasons} FROM parsed")
-    which = " ".join(f"WHEN f_{p.name} IS NOT NULL THEN '{p.name}'" for p in checked)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW checked AS SELECT *, "
-        f"COALESCE({', '.join(f'f_{p.name}' for p in checked)}) AS _reason, "
-        f"(CASE {which} END) AS _bad_field FROM reasons")
+        f"COALESCE({', '.join(f'f_{p.name}' for p in checked)}) AS _reason FROM reasons")
+
+
+def _checked(m: Mapping, plans: list[FieldPlan]) -> list[FieldPlan]:
+    """The fields that can have a reason: those the source has, constants, required ones."""
+    return [p for p in plans if p.column is not None or p.name in m.constants or p.required]
 
 
 def _record_json(source: Source) -> str:
@@ -186,7 +192,7 @@ def _key_expr(spec: schema.TableSpec, plans: list[FieldPlan]) -> dict[str, str]:
 
 
 def _write(con, spec, staged: Path, batch_id: str, label: str, shop_tz: str,
-           plans: list[FieldPlan], source: Source) -> tuple[int, int]:
+           plans: list[FieldPlan], checked: list[FieldPlan], source: Source) -> tuple[int, int]:
     """Good rows to the batch's files, rejected ones to `_rejected/`.
 
     A table with a local date is written in one pass: a rejected row gets no date, so it
@@ -197,7 +203,7 @@ def _write(con, spec, staged: Path, batch_id: str, label: str, shop_tz: str,
     cols = [f"{keys[f]} AS {f}" if f in keys else f"p_{f} AS {f}" for f in spec.fields]
     offset = "_offset" if source.offsets else "CAST(NULL AS BIGINT) AS _offset"
     meta = [f"{literal(batch_id)} AS _batch_id", f"{literal(label)} AS _source", "_line", offset]
-    reject = _reject_expr(plans, source)
+    reject = _reject_expr(checked, source)
     one_pass = bool(spec.time_field)
     if one_pass:
         meta.append(f"CASE WHEN _reason IS NULL THEN CAST(timezone({literal(shop_tz)}, "
@@ -255,11 +261,13 @@ REJECT_COLUMN = "_reject"  # empty on every good row; see _write
 DEFAULT_PARTITION = "dt=__HIVE_DEFAULT_PARTITION__"  # where DuckDB writes a NULL dt
 
 
-def _reject_expr(plans: list[FieldPlan], source: Source) -> str:
-    """A rejected row's field, value, reason and record as one JSON text (NULL when good)."""
-    value_of = " ".join(f"WHEN '{p.name}' THEN r_{p.name}" for p in plans)
-    return (f"CASE WHEN _reason IS NOT NULL THEN json_object('field', _bad_field, "
-            f"'value', (CASE _bad_field {value_of} END), 'reason', _reason, "
+def _reject_expr(checked: list[FieldPlan], source: Source) -> str:
+    """A rejected row's field, value, reason and record as one JSON text (NULL when good);
+    the first field with a reason is the one named."""
+    field_of = " ".join(f"WHEN f_{p.name} IS NOT NULL THEN '{p.name}'" for p in checked)
+    value_of = " ".join(f"WHEN f_{p.name} IS NOT NULL THEN r_{p.name}" for p in checked)
+    return (f"CASE WHEN _reason IS NOT NULL THEN json_object('field', (CASE {field_of} END), "
+            f"'value', (CASE {value_of} END), 'reason', _reason, "
             f"'raw', {_record_json(source)}) END")
 
 

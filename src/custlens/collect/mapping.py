@@ -157,6 +157,7 @@ class Mapping:
     constants: dict[str, str] = field(default_factory=dict)  # field → fixed value
     types: dict[str, str] = field(default_factory=dict)  # source column → SQL type
     window: tuple[str, str] | None = None  # local dates the data may hold (a dataset's range)
+    absent: frozenset[str] = frozenset()  # readers.MARKS no cell holds: their cleaning is skipped
 
     def plan(self) -> list[FieldPlan]:
         by_norm = {norm_header(c): c for c in self.columns}
@@ -203,6 +204,8 @@ class Mapping:
         if p.column is None:
             return "CAST(NULL AS VARCHAR)"
         cell = f"CAST({ident(p.column)} AS VARCHAR)"
+        if "edges" in self.absent:  # no cell has padding or a guard (readers.census)
+            return f"NULLIF({cell}, '')"
         text = f"trim({cell}, {EDGES})"
         unguarded = (f"regexp_replace(regexp_replace({text}, '^=\"(.*)\"$', '\\1'), "
                      f"'^''([0-9 +-]+|[=+@\t\r-].*)$', '\\1')")  # also our own neutralised cells
@@ -221,9 +224,12 @@ class Mapping:
             table = {**DEFAULT_VALUES.get(p.name, {}), **self.values.get(p.name, {})}
             lowered = {k.lower(): v for k, v in table.items()}
             cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in lowered.items())
-            return f"(CASE lower({raw}) {cases} END)"
+            # canonical values, as most files write them, skip lower() and the long list
+            same = ", ".join(literal(k) for k, v in lowered.items() if k == v)
+            fast = f"WHEN {raw} IN ({same}) THEN {raw} " if same else ""
+            return f"(CASE {fast}ELSE (CASE lower({raw}) {cases} END) END)"
         if p.kind == "text":
-            if p.name.endswith("_id") or p.name == "user_id":
+            if (p.name.endswith("_id") or p.name == "user_id") and "dot" not in self.absent:
                 return (f"(CASE WHEN contains({raw}, '.') "
                         f"THEN regexp_replace({raw}, '^(-?[0-9]+)\\.0+$', '\\1') ELSE {raw} END)")
             return raw
@@ -293,7 +299,8 @@ class Mapping:
         checks = []
         if p.required:
             checks.append(f"WHEN {raw} IS NULL THEN 'missing'")
-        checks.append(f"WHEN contains({raw}, chr(65533)) THEN 'not valid text in the file''s encoding'")
+        if "bad_text" not in self.absent:
+            checks.append(f"WHEN contains({raw}, chr(65533)) THEN 'not valid text in the file''s encoding'")
         allowed = None
         if p.name in DEFAULT_VALUES or p.name in self.values:
             allowed = sorted(set({**DEFAULT_VALUES.get(p.name, {}), **self.values.get(p.name, {})}.values()))
@@ -301,6 +308,8 @@ class Mapping:
                 f"WHEN {raw} IS NOT NULL AND {parsed} IS NULL "
                 f"THEN 'unknown value (expected one of {', '.join(allowed)}; map others with --value {p.name}=RAW:CANONICAL)'"
             )
+        elif p.kind == "text" and self._native_expr(p) is None:
+            pass  # parse_expr keeps any text that is there: nothing to reject
         else:
             what = {"number": "a number", "integer": "a whole number", "time": "a date-time",
                     "date": "a date", "bool": "true/false", "text": "text"}[p.kind]
@@ -311,7 +320,7 @@ class Mapping:
             checks.append(
                 f"WHEN {parsed} < TIMESTAMPTZ '{start}' OR {parsed} >= TIMESTAMPTZ '{end}' "
                 f"THEN 'outside the dataset''s dates {lo}..{hi}'")
-        return f"(CASE {' '.join(checks)} END)"
+        return f"(CASE {' '.join(checks)} END)" if checks else "CAST(NULL AS VARCHAR)"
 
 
 def _local_day_bounds(tz: str, first: str, last: str) -> tuple[str, str]:
