@@ -345,7 +345,8 @@ def _mask_quarantine(table: pa.Table) -> pa.Table:
 # ---- warehouse ------------------------------------------------------------------------------
 @app.command("build")
 def build_cmd(as_of: AsOfOpt = None, since: SinceOpt = None,
-              force: Annotated[bool, typer.Option(help="rebuild even what is current")] = False) -> None:
+              force: Annotated[bool, typer.Option(help="rebuild even what is current")] = False,
+              monitor: Annotated[bool, typer.Option("--monitor", help="then send the last complete day's anomalies by the [[monitor.alerts]] rules (the daily job)")] = False) -> None:
     """Bring the warehouse (DWD → DIM → DWS → ADS) up to date."""
     ws = STATE.workspace()
     report = ws.build(None, parse_date(as_of, "--as-of"), parse_date(since, "--since"), force)
@@ -355,6 +356,19 @@ def build_cmd(as_of: AsOfOpt = None, since: SinceOpt = None,
                  + (f"; analysis date {report.as_of}" if report.as_of else ""))
     if as_of is None and since is None:
         console.info(f"profile store: version {ws.publish_profiles()} published")
+    if monitor:
+        from custlens.cli_monitor import send
+
+        send(ws, ws.monitor())
+
+
+def _add_monitor() -> None:
+    from custlens.cli_monitor import monitor
+
+    app.command("monitor")(monitor)
+
+
+_add_monitor()
 
 
 app.command("segment")(segment)

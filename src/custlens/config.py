@@ -128,6 +128,20 @@ DEFAULTS: dict[str, Any] = {
         "attribution": "last",  # last, first or linear (all three are built)
         "lookback_days": 7,  # touches this many days before an order can earn it
     },
+    "monitor": {
+        # what each day is compared with (analysis/monitor.py says why)
+        "lookback_days": 56,  # ordinary days that set the weekday rhythm
+        "level_days": 14,  # the most recent ordinary days that set the level
+        "min_history": 21,  # ordinary days before a first verdict
+        "z": 4.0,  # the interval's half-width in robust standard deviations
+        "min_count": 20,  # expected count or volume below this: no verdict
+        "min_base": 100,  # a rate's denominator below this: no verdict
+        "uplift_floor": 0.15,  # a special day's uplift varies at least this much (log)
+        "top_categories": 10,  # category scopes: the categories with most events
+        "alerts": [],  # [[monitor.alerts]] rules (README "Monitoring and alerts")
+        "smtp": {"host": "", "port": 25, "user": "", "sender": "custlens@localhost",
+                 "starttls": False},  # password: CUSTLENS_SMTP_PASSWORD
+    },
 }
 
 ENV_PREFIX = "CUSTLENS_"

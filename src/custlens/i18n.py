@@ -244,3 +244,79 @@ def heading(column: str, lang: str) -> str:
 def class_name(cls: str, lang: str) -> str:
     pair = CLASSES.get(cls)
     return cls if pair is None else pair[0 if lang == "zh" else 1]
+
+
+# ---- monitoring (ads_monitor, custlens monitor, alerts) ---------------------------------
+KPI_NAMES: dict[str, tuple[str, str]] = {
+    "visitors": ("访客数", "visitors"),
+    "buyers": ("买家数", "buyers"),
+    "orders": ("订单数", "orders"),
+    "gmv": ("成交额", "GMV"),
+    "conversion": ("转化率", "conversion"),
+    "avg_per_buyer": ("客单价", "spend per buyer"),
+    "aov": ("笔单价", "average order value"),
+    "bounce_rate": ("跳失率", "bounce rate"),
+    "refund_rate": ("退款率", "refund rate"),
+    "new_buyers": ("新买家数", "new buyers"),
+    "returning_buyers": ("老买家数", "returning buyers"),
+}
+MONITOR_NOTES: dict[str, tuple[str, str]] = {
+    "no_comparable_history": ("无可比历史(首次出现的此类日子)", "no comparable history yet"),
+    "low_volume": ("量太小, 不作判断", "too little volume for a verdict"),
+    "warming_up": ("历史不足, 不作判断", "not enough history yet"),
+    "data_gap": ("数据缺口: 当日无数据", "data gap: nothing arrived that day"),
+    "no_base": ("无基数(分母为0)", "no base (denominator 0)"),
+    "partial_day": ("当日未结束或数据不全, 不作判断", "the day is not over (or its data is partial)"),
+}
+DIRECTIONS: dict[str, tuple[str, str]] = {
+    "up": ("高于预期", "above expected"),
+    "down": ("低于预期", "below expected"),
+    "gap": ("数据缺口", "data gap"),
+}
+SCOPE_KINDS: dict[str, tuple[str, str]] = {
+    "all": ("全店", "whole shop"),
+    "channel": ("渠道", "channel"),
+    "class": ("分类", "class"),
+    "category": ("类目", "category"),
+}
+RATE_KPIS = ("conversion", "bounce_rate", "refund_rate")
+MONEY_KPIS = ("gmv", "avg_per_buyer", "aov")
+
+
+def _of(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:
+    pair = table.get(key or "")
+    return (key or "") if pair is None else pair[0 if lang == "zh" else 1]
+
+
+def kpi_name(kpi: str, lang: str) -> str:
+    return _of(KPI_NAMES, kpi, lang)
+
+
+def monitor_note(note: str | None, lang: str) -> str:
+    return _of(MONITOR_NOTES, note, lang)
+
+
+def direction_name(direction: str | None, lang: str) -> str:
+    return _of(DIRECTIONS, direction, lang)
+
+
+def scope_name(scope: str | None, lang: str) -> str:
+    """`channel=search_ad` → 渠道 search_ad; a class value by its class name."""
+    if not scope:
+        return ""
+    kind, _, value = scope.partition("=")
+    label = _of(SCOPE_KINDS, kind, lang)
+    if not value:
+        return label
+    return f"{label} {class_name(value, lang) if kind == 'class' else value}"
+
+
+def kpi_value(kpi: str, value: float | None, lang: str, currency: str = "CNY") -> str:
+    """A KPI's figure as people read it: shares in %, money in the shop's currency."""
+    if value is None:
+        return "—"
+    if kpi in RATE_KPIS:
+        return f"{value:.2%}"
+    if kpi in MONEY_KPIS:
+        return money(value, lang, currency, 2 if kpi != "gmv" else 0)
+    return f"{value:,.0f}"

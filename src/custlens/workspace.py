@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from custlens import console, schema
-from custlens.act import lists, plans, playbook, targets
+from custlens.act import alerts, lists, plans, playbook, targets
 from custlens.act.measure import Measured, measure
 from custlens.analysis import segments
+from custlens.analysis.monitor import KPIS
 from custlens.collect import importers
 from custlens.collect.generate import ShopSpec, write_raw
 from custlens.collect.importers import ImportOptions, ImportResult
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from custlens.engine.hive import Registered
 
 PRESETS = ("taobao", "online-retail", "cdnow")
+KPI_ORDER = tuple(KPIS)
 FUNNEL_BREAKDOWNS = ("all", "day", "period", "channel", "category")
 _KIND_ORDER = ("CASE kind WHEN 'campaign' THEN 0 WHEN 'promo_day' THEN 1 WHEN 'holiday' THEN 2 "
                "ELSE 3 END")
@@ -421,6 +423,51 @@ class Workspace:
 
         self.build(["ads_profile"])
         return publish_profiles(self.lake, self.reader, open_store(self.lake, self.settings.get("serve.store")))
+
+    # ---- monitoring ------------------------------------------------------------------
+    def monitor(self, date: dt.date | None = None, since: dt.date | None = None,
+                all_rows: bool = False, as_of: dt.date | None = None) -> pa.Table:
+        """ads_monitor for one day (default: the last complete day of data) or every day
+        from `since`; anomalies only unless `all_rows`."""
+        if date and since:
+            raise CustlensError("--date and --since: give one of them")
+        self.build(["ads_monitor"], as_of)
+        if since:
+            where = f"date >= DATE '{since.isoformat()}'"
+        else:
+            day = date or self.last_complete_day()
+            where = f"date = DATE '{day.isoformat()}'" if day else "false"
+        if not all_rows:
+            where += " AND is_anomaly"
+        order = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KPI_ORDER))
+        return self.engine.query(
+            f"SELECT * FROM ads_monitor WHERE {where} "
+            f"ORDER BY date, scope <> 'all', scope, CASE kpi {order} END")
+
+    def last_complete_day(self) -> dt.date | None:
+        """The latest monitored date before today in the shop's time zone (today is not
+        over: its figures would read as a drop)."""
+        from zoneinfo import ZoneInfo
+
+        today = dt.datetime.now(ZoneInfo(self.settings.tz)).date()
+        self.build(["ads_monitor"])
+        row = self.engine.query(
+            f"SELECT max(date) AS d FROM ads_monitor WHERE date < DATE '{today.isoformat()}'")
+        return row.column(0)[0].as_py()
+
+    def send_alerts(self, anomalies: pa.Table, after_detect: Any = None) -> alerts.Outcome:
+        """Send anomalies by the `[[monitor.alerts]]` rules, each at most once (act/alerts.py)."""
+        rules = alerts.parse_rules(self.settings.get("monitor.alerts"))
+        if not rules:
+            raise CustlensError("no alert rules: nothing would be sent",
+                                hint="add [[monitor.alerts]] to custlens.toml (README: Monitoring)")
+        delivery = alerts.Delivery(self.settings.lang, str(self.settings.get("shop.currency")),
+                                   dict(self.settings.get("monitor.smtp")))
+        return alerts.deliver(self.alert_ledger(), anomalies.to_pylist(), rules, delivery,
+                              after_detect=after_detect)
+
+    def alert_ledger(self) -> alerts.Ledger:
+        return alerts.Ledger(self.lake.ops("alerts") / "ledger.jsonl")
 
     def clv_notes(self) -> dict[str, Any]:
         meta = self.lake.current("ads_clv")

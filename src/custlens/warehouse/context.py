@@ -70,6 +70,8 @@ class BuildContext:
             "channels": lambda: dict(s.get("channels")),
             "identity": lambda: dict(s.get("identity")),
             "clv": lambda: dict(s.get("clv")),
+            "monitor": lambda: {k: v for k, v in dict(s.get("monitor")).items()
+                                if k not in ("alerts", "smtp")},  # delivery is not a figure
         }[name]()
 
     def sql_params(self) -> dict[str, str]:
