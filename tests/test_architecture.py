@@ -31,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"workspace"},
     {"serve"},
     {"cli_common"},
-    {"cli_actions", "cli_import", "cli_segments", "cli_warehouse"},
+    {"cli_actions", "cli_import", "cli_monitor", "cli_segments", "cli_warehouse"},
     {"cli"},
 ]
 RANK = {unit: n for n, layer in enumerate(LAYERS) for unit in layer}
