@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import typer
 
 from custlens import console, i18n, output
@@ -41,7 +42,7 @@ def monitor(date: DateOpt = None, since: SinceOpt = None, all_rows: AllOpt = Fal
             console.info(i18n.pick(lang, "没有异常。--all 显示每个指标的实际与预期",
                                    "No anomalies. --all shows every KPI against its expectation"))
     if alert:
-        send(ws, table.filter(pa.compute.equal(table.column("is_anomaly"), True)))
+        send(ws, table.filter(pc.equal(table.column("is_anomaly"), True)))
 
 
 def send(ws: Workspace, anomalies: pa.Table) -> None:

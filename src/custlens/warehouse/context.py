@@ -85,6 +85,7 @@ _INT_SETTINGS = {
     "lookback_days": "channels.lookback_days",
     "min_buyers": "repurchase.min_buyers",
     "max_gap_days": "repurchase.max_median_gap_days",
+    "top_categories": "monitor.top_categories",
 }
 _FLOAT_SETTINGS = {"min_rate": "repurchase.min_rate"}
 

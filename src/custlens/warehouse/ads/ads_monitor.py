@@ -112,9 +112,7 @@ WHERE in_span ORDER BY date"""
 def run(ctx: BuildContext) -> pa.Table:
     settings = ctx.param("monitor")
     tuning = monitor.MonitorSettings.from_config(settings)
-    params = dict(ctx.sql_params())
-    params["top_categories"] = str(int(settings.get("top_categories", 10)))
-    facts = ctx.engine.query(SQL.format_map(_Params(ctx, params))).to_pylist()
+    facts = ctx.engine.query(SQL.format_map(ctx.sql_params())).to_pylist()
     calendar = ctx.engine.query(DAYS_SQL).to_pylist()
     rows = assess_all(facts, calendar, tuning)
     partial = partial_days(ctx, calendar)
@@ -151,17 +149,6 @@ def partial_days(ctx: BuildContext, calendar: list[dict[str, Any]]) -> set[Any]:
         if local.date() == calendar[-1]["date"] and local.hour < PARTIAL_BEFORE_HOUR:
             out.add(local.date())
     return out
-
-
-class _Params(dict):
-    """The build's lazy literals plus this model's own."""
-
-    def __init__(self, ctx: BuildContext, extra: dict[str, str]) -> None:
-        super().__init__(extra)
-        self.lazy = ctx.sql_params()
-
-    def __missing__(self, key: str) -> str:
-        return self.lazy[key]
 
 
 def assess_all(facts: list[dict[str, Any]], calendar: list[dict[str, Any]],
