@@ -470,8 +470,9 @@ def _warn_unknown_holidays(ws: Workspace) -> None:
     years = ws.sql("SELECT DISTINCT year FROM dws_shop_day WHERE in_span AND NOT holiday_known "
                    "ORDER BY year").column("year").to_pylist()
     if years:
-        console.warn(f"Chinese public holidays are unknown for {', '.join(map(str, years))} "
-                     "(outside chinese-calendar's years): those days count as daily or weekend days")
+        console.warn(f"public holidays are unknown for {', '.join(map(str, years))} (neither "
+                     "chinese-calendar nor [calendar] holidays lists them): those days count as "
+                     "daily or weekend days")
 
 
 STAGES = ("pv", "fav", "cart", "fav_or_cart", "buy")

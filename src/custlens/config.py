@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "shop": {
         "timezone": "Asia/Shanghai",
         "currency": "CNY",
+        # ISO 3166 code; outside CN no Chinese holidays, 双十一/618/双十二 or 1-1 … 10-10
+        # promo days unless [calendar] lists them
+        "country": "CN",
         # "orders": real order rows; "events": each `buy` event is an order and
         # M counts items (Taobao UserBehavior has no prices).
         "orders_from": "orders",
@@ -44,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
     "calendar": {
         "promo_days": [],  # extra "MM-DD" days; 1-1 … 10-10 are always promo days
         "campaigns": [],  # [{name, peak: "MM-DD", warmup: ["MM-DD", "MM-DD"]}]
+        # public holidays chinese-calendar does not know (2027 on, or outside China):
+        # "YYYY-MM-DD" or {date | start + end, name, name_en}; a year listed here is
+        # taken from config alone, with its 调休 working weekend days in makeup_workdays
+        "holidays": [],
+        "makeup_workdays": [],
     },
     "periods": {
         # a period's lift is against the daily days this many days either side of it

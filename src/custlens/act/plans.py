@@ -172,7 +172,8 @@ def make(lake: Lake, engine: Any, settings: Any, as_of: dt.date, replace: bool =
     """Plan `as_of` (the warehouse must be built at that date); recorded in the lake."""
     rules = dict(settings.get("actions"))
     actions = playbook.load(rules)
-    eligible = _eligible(engine, actions, as_of, dict(settings.get("calendar")))
+    eligible = _eligible(engine, actions, as_of, {**dict(settings.get("calendar")),
+                                                  "country": settings.get("shop.country")})
     if eligible.is_empty():
         eligible = pl.DataFrame(schema={"user_id": pl.Utf8, "detail": pl.Utf8, "action": pl.Utf8,
                                         "contact_channel": pl.Utf8, "priority": pl.Int64,

@@ -36,12 +36,11 @@ def audience_sql(action: Action) -> str:
 
 def next_campaign(as_of: dt.date, days: int, config: dict[str, Any]) -> tuple[str, dt.date] | None:
     """The first campaign whose first day (warm-up, else peak) lies in [as_of, as_of + days]."""
-    campaigns = calendar.DEFAULT_CAMPAIGNS + tuple(
-        calendar.Campaign.from_config(c) for c in config.get("campaigns", []))
+    shop = calendar.ShopCalendar.from_config(config, config.get("country", "CN"))
     for offset in range(days + 1):
         day = as_of + dt.timedelta(days=offset)
-        today = calendar.classify(day, campaigns)
-        before = calendar.classify(day - dt.timedelta(days=1), campaigns)
+        today = shop.classify(day)
+        before = shop.classify(day - dt.timedelta(days=1))
         if today["kind"] == "campaign" and before.get("period_name") != today["period_name"]:
             return today["period_name"], day
     return None

@@ -64,7 +64,7 @@ class BuildContext:
             "orders_from": lambda: s.get("shop.orders_from"),
             "segment": lambda: dict(s.get("segment")),
             "classes": lambda: dict(s.get("classes")),
-            "calendar": lambda: dict(s.get("calendar")),
+            "calendar": lambda: {**dict(s.get("calendar")), "country": s.get("shop.country")},
             "periods": lambda: dict(s.get("periods")),
             "repurchase": lambda: dict(s.get("repurchase")),
             "channels": lambda: dict(s.get("channels")),

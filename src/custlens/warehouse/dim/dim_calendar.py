@@ -6,6 +6,7 @@ import datetime as dt
 
 import pyarrow as pa
 
+from custlens import console
 from custlens.analysis import calendar
 from custlens.warehouse.context import BuildContext
 from custlens.warehouse.model import Column, Model
@@ -20,14 +21,32 @@ def run(ctx: BuildContext) -> pa.Table:
     today = dt.date.today()
     first, last = first or today, last or today
     start, end = dt.date(first.year, 1, 1), dt.date(last.year, 12, 31)
-    return calendar.calendar_table(start, end, ctx.param("calendar"))
+    table = calendar.calendar_table(start, end, ctx.param("calendar"))
+    unknown = unknown_holiday_years(table)
+    if unknown:
+        ctx.notes["dim_calendar"] = {"holidays_unknown": unknown}
+        years = ", ".join(map(str, unknown))
+        console.warn(f"public holidays are unknown for {years}: those days count as daily or "
+                     "weekend days, and the monitor judges them as such. List them in "
+                     "[calendar] holidays (README: Calendar)")
+    return table
+
+
+def unknown_holiday_years(table: pa.Table) -> list[int]:
+    """Years of the table in which not one day's holidays are known."""
+    rows = zip(table.column("date").to_pylist(), table.column("holiday_known").to_pylist(),
+               strict=True)
+    years: dict[int, bool] = {}
+    for day, known in rows:
+        years[day.year] = years.get(day.year, False) or bool(known)
+    return sorted(y for y, known in years.items() if not known)
 
 
 MODEL = Model(
     name="dim_calendar",
     grain="one row per local date",
-    description="Campaign periods (with warm-up and peak), promo days, Chinese public "
-    "holidays and make-up working days (调休), else daily.",
+    description="Campaign periods (with warm-up and peak), promo days, public holidays "
+    "(chinese-calendar's and [calendar] holidays) and make-up working days (调休), else daily.",
     depends=("dwd_events", "dwd_orders"),
     run=run,
     params=("calendar",),
@@ -42,7 +61,7 @@ MODEL = Model(
         Column("is_holiday", "BOOLEAN", not_null=True),
         Column("is_makeup_workday", "BOOLEAN", "a weekend day that is a working day (调休)",
                not_null=True),
-        Column("holiday_known", "BOOLEAN", "false outside chinese-calendar's years",
+        Column("holiday_known", "BOOLEAN", "false in a year neither chinese-calendar nor config knows",
                not_null=True),
         Column("weekday", "BIGINT", "1 = Monday … 7 = Sunday", not_null=True),
         Column("is_weekend", "BOOLEAN", not_null=True),
