@@ -808,12 +808,25 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
 
 
 @app.command()
-def report(out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write")]) -> None:
+def report(out: Annotated[Path, typer.Option("--out", "-o", help="the file to write (.html; .xlsx with --period)")],
+           period: Annotated[str | None, typer.Option("--period", help="week or month: the operations report")] = None,
+           date: Annotated[str | None, typer.Option("--date", help="a day inside the period (default: the last complete one)")] = None) -> None:
     """One self-contained HTML page: segments, classes, periods, funnel, repurchase, channels,
-    CLV and this period's action lists (works offline; --lang en for English)."""
+    CLV and this period's action lists (works offline; --lang en for English).
+
+    With --period week|month, the operations report (运营周报/月报): what changed and why,
+    how segments moved, what campaigns and actions achieved, what to do next."""
+    ws = STATE.workspace()
+    if period:
+        from custlens.serve import ops_report
+
+        with console.progress(f"operations report ({period})"):
+            made = ops_report.build(ws, period, parse_date(date, "--date"))
+        ops_report.write(made, out)
+        console.info(f"wrote {out}: {ops_report.title(made)} ({out.stat().st_size // 1024:,} KB)")
+        return
     from custlens.serve.report import render
 
-    ws = STATE.workspace()
     out.write_text(render(ws, ws.settings.lang), encoding="utf-8")
     console.info(f"wrote {out} ({out.stat().st_size // 1024:,} KB)")
 

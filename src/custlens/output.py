@@ -13,6 +13,7 @@ import sys
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -132,21 +133,28 @@ def csv_bytes(table: pa.Table, raw: bool = False) -> bytes:
 
 
 def write_xlsx(table: pa.Table, out: Path) -> None:
-    """The one XLSX writer: every text cell is stored as text, never as a live formula."""
+    """One table as the workbook's `data` sheet, canonical column names as its header."""
+    write_xlsx_sheets([("data", table.column_names, table.to_pylist())], out)
+
+
+def write_xlsx_sheets(sheets: list[tuple[str, list[str], list[dict[str, Any]]]], out: Path) -> None:
+    """The one XLSX writer: sheets of (name, header, rows); every text cell is stored as
+    text, never as a live formula (a customer's "=HYPERLINK(…)" stays inert)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("data")
-    sheet.append(table.column_names)
-    for row in table.to_pylist():
-        cells = []
-        for v in row.values():
-            if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None):
-                v = v.replace(tzinfo=None)
-            cell = WriteOnlyCell(sheet, value=v)
-            if isinstance(v, str):
-                cell.data_type = "s"  # openpyxl would store "=…" as a formula
-            cells.append(cell)
-        sheet.append(cells)
+    for name, header, rows in sheets:
+        sheet = book.create_sheet(name[:31])  # Excel's limit on a sheet name
+        sheet.append([WriteOnlyCell(sheet, value=h) for h in header])
+        for row in rows:
+            cells = []
+            for v in row.values():
+                if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None):
+                    v = v.replace(tzinfo=None)
+                cell = WriteOnlyCell(sheet, value=v)
+                if isinstance(v, str):
+                    cell.data_type = "s"  # openpyxl would store "=…" as a formula
+                cells.append(cell)
+            sheet.append(cells)
     book.save(out)

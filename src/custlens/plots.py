@@ -2,8 +2,8 @@
 
 The CLI writes them with `--chart FILE.svg`; a browser, an IM client or a slide deck
 shows them as they are. Kept to the three shapes the analyses need: horizontal bars
-(funnels, periods, channels), a heatmap (retention cohorts, segment crosstab) and lines
-(the K-means diagnostics over k).
+(funnels, periods, channels), a heatmap (retention cohorts, segment crosstab), lines
+(the K-means diagnostics over k) and a daily series in its expected band (monitoring).
 """
 
 from __future__ import annotations
@@ -117,3 +117,48 @@ def lines(x: list[int], series: dict[str, list[float | None]], title: str,
         body.append(f'<rect x="{left + w + 14}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
                     f'<text x="{left + w + 30}" y="{y}">{escape(name)}</text>')
     return _svg(left + w + 190, top + h + 44, body, title)
+
+
+def band(days: list[str], actual: list[float | None], expected: list[float | None],
+         low: list[float | None], high: list[float | None], title: str,
+         flagged: list[bool] | None = None, names: tuple[str, str] = ("actual", "expected")) -> str:
+    """A daily series against its expected value and interval (ads_monitor): the band
+    shaded, the expectation dashed, flagged days as red dots."""
+    left, top, w, h = 70, 44, 560, 200
+    values = [v for v in (*actual, *expected, *low, *high) if v is not None]
+    lo, hi = min(values, default=0.0), max(values, default=1.0)
+    lo, span = min(lo, 0.0), (max(hi, 0.0) - min(lo, 0.0)) or 1.0
+    n = max(len(days) - 1, 1)
+
+    def px(i: int) -> float:
+        return left + i / n * w
+
+    def py(v: float) -> float:
+        return top + h - (v - lo) / span * h
+
+    body = [f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>']
+    for tick in (lo, lo + span / 2, lo + span):
+        body.append(f'<text x="{left - 6}" y="{py(tick) + 4:.1f}" text-anchor="end">'
+                    f'{_number(tick, False)}</text>')
+    step = max(1, len(days) // 8)
+    for i in range(0, len(days), step):
+        body.append(f'<text x="{px(i):.1f}" y="{top + h + 16}" text-anchor="middle">'
+                    f'{escape(days[i][5:])}</text>')
+    upper = [(px(i), py(v)) for i, v in enumerate(high) if v is not None]
+    lower = [(px(i), py(v)) for i, v in enumerate(low) if v is not None]
+    if upper and lower:
+        ring = " ".join(f"{x:.1f},{y:.1f}" for x, y in upper + lower[::-1])
+        body.append(f'<polygon points="{ring}" fill="#3b6fb6" fill-opacity="0.15" stroke="none"/>')
+    for values_, dash, colour in ((expected, ' stroke-dasharray="5 4"', "#66788a"),
+                                  (actual, "", PALETTE[0])):
+        points = " ".join(f"{px(i):.1f},{py(v):.1f}" for i, v in enumerate(values_) if v is not None)
+        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                    f'stroke-width="2"{dash}/>')
+    for i, hit in enumerate(flagged or []):
+        if hit and actual[i] is not None:
+            body.append(f'<circle cx="{px(i):.1f}" cy="{py(actual[i]):.1f}" r="4" fill="#c33"/>')
+    for j, (name, colour) in enumerate(zip(names, (PALETTE[0], "#66788a"), strict=True)):
+        y = top + 14 + j * 18
+        body.append(f'<rect x="{left + w + 14}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
+                    f'<text x="{left + w + 30}" y="{y}">{escape(name)}</text>')
+    return _svg(left + w + 140, top + h + 30, body, title)

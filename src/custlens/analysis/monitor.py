@@ -51,6 +51,20 @@ NUMERATOR = {"conversion": "buyers", "avg_per_buyer": "gmv", "aov": "gmv",
              "bounce_rate": "bounced", "refund_rate": "refunded_orders"}
 GAP_KPIS = ("visitors", "orders")  # a source that stops sending shows here first
 
+
+def kpi_values(figures: dict[str, float | None]) -> dict[str, float | None]:
+    """Every KPI from the figures they are made of (visitors, bounced, buyers, new_buyers,
+    orders, gmv, refunded_orders) — a day's or a whole period's; a share of nothing is None."""
+    f = {k: float(v or 0) for k, v in figures.items()}
+    f["returning_buyers"] = f["buyers"] - f["new_buyers"]
+    out: dict[str, float | None] = {}
+    for kpi, (_, volume) in KPIS.items():
+        if kpi in NUMERATOR:
+            out[kpi] = f[NUMERATOR[kpi]] / f[volume] if f[volume] > 0 else None
+        else:
+            out[kpi] = f[kpi]
+    return out
+
 NOTES = ("no_comparable_history", "low_volume", "warming_up", "data_gap", "no_base",
          "partial_day")
 
