@@ -322,7 +322,7 @@ def browser():
 
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-PAGES = ["overview", "segments", "classes", "periods", "funnel", "retention", "repurchase",
+PAGES = ["overview", "monitor", "segments", "classes", "periods", "funnel", "retention", "repurchase",
          "channels", "actions", "customers"]
 
 
@@ -349,7 +349,7 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
     page.click("button[type=submit]")
     page.wait_for_selector("text=用户名或密码错误")
     _login(page, server, "ana")
-    assert page.locator("nav a").all_inner_texts() == ["总览", "客户分群", "运营分类", "大促与日常", "转化漏斗", "留存",
+    assert page.locator("nav a").all_inner_texts() == ["总览", "监控", "客户分群", "运营分类", "大促与日常", "转化漏斗", "留存",
                                              "复购与会员", "渠道与ROAS", "行动名单", "客户查询"]
     for name in PAGES:
         page.click(f"nav a[data-page={name}]")

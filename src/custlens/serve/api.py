@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import tempfile
 import threading
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,33 +30,37 @@ from custlens.errors import CustlensError
 from custlens.masking import mask_table, mask_value
 from custlens.output import csv_bytes, write_xlsx
 from custlens.schema import PERSONAL_FIELDS
+from custlens.serve.api_monitor import monitor_routes
 from custlens.serve.auth import Accounts, Audit, Sessions, Throttle, User
+from custlens.serve.deps import (
+    CSRF,
+    MAX_SIZE,
+    SESSION,
+    Admins,
+    Analysts,
+    Anyone,
+    ApiError,
+    Download,
+    EndQ,
+    FormatQ,
+    Lang,
+    LangQ,
+    PageQ,
+    SizeQ,
+    Staff,
+    StartQ,
+    address,
+    check_range,
+    csrf,
+    json_rows,
+    json_safe,
+    lang_of,
+    range_sql,
+)
 from custlens.store import SORTS, open_store, publish_profiles
 from custlens.workspace import CLASS_SUMMARY_SQL, Workspace, k_table, segment_view_sql
 
 WEB = Path(__file__).parent / "web"
-SESSION, CSRF = "custlens_session", "custlens_csrf"
-MAX_SIZE = 500
-
-
-
-class Lang(StrEnum):
-    zh = "zh"
-    en = "en"
-
-
-class Download(StrEnum):
-    json = "json"
-    csv = "csv"
-    xlsx = "xlsx"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.hint = status, message, hint
-
-
 class Login(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
@@ -68,18 +70,8 @@ class NewUser(Login):
     role: str = Field(pattern="^(admin|analyst|operator)$")
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
-
-
 def _json_default(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in row.items()} for row in table.to_pylist()]
 
 
 class Api:
@@ -131,7 +123,7 @@ class Api:
             index: dict[str, list[dict[str, Any]]] = {}
             rows = self.query("SELECT user_id, plan_id, as_of, action, contact_channel, operator, "
                               "is_holdout, status FROM ads_action_plan ORDER BY as_of DESC, plan_id")
-            for row in _rows(rows):
+            for row in json_rows(rows):
                 index.setdefault(row.pop("user_id"), []).append(row)
             self._plans, self._plans_marker = index, marker
         return self._plans.get(user_id, [])
@@ -182,7 +174,7 @@ class Api:
                             "spreadsheetml.sheet",
                             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
         return {"columns": [{"name": c, "label": i18n.heading(c, lang)} for c in table.column_names],
-                "rows": _rows(table), "total": table.num_rows if total is None else total,
+                "rows": json_rows(table), "total": table.num_rows if total is None else total,
                 "page": page, "size": size}
 
 
@@ -220,6 +212,7 @@ def create_app(ws: Workspace, refresh: bool = True) -> FastAPI:
     _errors(app)
     _auth_routes(app, api)
     _analysis_routes(app, api)
+    monitor_routes(app, api)
     _people_routes(app, api)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
@@ -258,64 +251,6 @@ def _errors(app: FastAPI) -> None:
         return _error(exc.status_code, str(exc.detail))
 
 
-# ---- who is asking ------------------------------------------------------------------------
-async def _user(request: Request) -> User:
-    found = request.app.state.api.sessions.get(request.cookies.get(SESSION))
-    if found is None:
-        raise ApiError(401, "not signed in", "POST /api/login")
-    return found[0]
-
-
-async def _csrf(request: Request) -> None:
-    """Every state-changing request carries the CSRF token in a header (double submit)."""
-    sent = request.headers.get("x-csrf-token", "")
-    found = request.app.state.api.sessions.get(request.cookies.get(SESSION))
-    expected = found[1] if found else request.cookies.get(CSRF, "")
-    if not expected or not sent or sent != expected:
-        raise ApiError(403, "missing or wrong CSRF token", "send the X-CSRF-Token header")
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "?"
-
-
-def _role(*roles: str):
-    async def check(request: Request, user: Annotated[User, Depends(_user)]) -> User:
-        if user.role not in roles:
-            request.app.state.api.audit.event("denied", user.name, _address(request), request.url.path)
-            raise ApiError(403, f"not for the {user.role} role")
-        return user
-    return check
-
-
-Anyone = Annotated[User, Depends(_user)]
-# the analyses: admins and analysts. Operators see their action lists and those
-# customers' profiles only (README, Security), so they are let into those routes alone.
-Analysts = Annotated[User, Depends(_role("admin", "analyst"))]
-Staff = Annotated[User, Depends(_role("admin", "analyst", "operator"))]
-Admins = Annotated[User, Depends(_role("admin"))]
-LangQ = Annotated[Lang | None, Query(description="zh or en (headings, names)")]
-FormatQ = Annotated[Download, Query(alias="format", description="json, or a csv/xlsx download")]
-PageQ = Annotated[int, Query(ge=1, le=1_000_000)]
-StartQ = Annotated[dt.date | None, Query(description="first local date, YYYY-MM-DD")]
-EndQ = Annotated[dt.date | None, Query(description="last local date, YYYY-MM-DD")]
-
-
-def _check_range(start: dt.date | None, end: dt.date | None) -> None:
-    if start and end and start > end:
-        raise ApiError(400, f"start {start} is after end {end}")
-
-
-def _range_sql(column: str, start: dt.date | None, end: dt.date | None) -> str:
-    parts = [f"{column} >= DATE '{start}'" if start else "", f"{column} <= DATE '{end}'" if end else ""]
-    return " AND ".join(p for p in parts if p) or "true"
-SizeQ = Annotated[int, Query(ge=1, le=MAX_SIZE)]
-
-
-def _lang(api: Api, lang: Lang | None) -> str:
-    return (lang or api.ws.settings.lang).value if isinstance(lang, Lang) else api.ws.settings.lang
-
-
 def _auth_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/csrf", tags=["session"])
     def csrf_token() -> JSONResponse:
@@ -327,27 +262,27 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
         response.set_cookie(CSRF, token, httponly=False, samesite="strict", secure=api.secure)
         return response
 
-    @app.post("/api/login", tags=["session"], dependencies=[Depends(_csrf)])
+    @app.post("/api/login", tags=["session"], dependencies=[Depends(csrf)])
     def login(body: Login, request: Request) -> JSONResponse:
-        address = _address(request)
-        wait = api.throttle.begin(body.name, address)  # counted before the password is
+        ip = address(request)
+        wait = api.throttle.begin(body.name, ip)  # counted before the password is
         if wait:
-            api.audit.event("login_throttled", body.name, address)
+            api.audit.event("login_throttled", body.name, ip)
             return JSONResponse({"error": "too many failed logins; try again later", "hint": None},
                                 status_code=429, headers={"Retry-After": str(wait)})
         user = api.accounts.check(body.name, body.password)
         if user is None:
-            api.audit.event("login_failed", body.name, address)
+            api.audit.event("login_failed", body.name, ip)
             raise ApiError(401, "wrong name or password")
-        api.throttle.succeeded(body.name, address)
-        api.audit.event("login_ok", user.name, address)
-        token, csrf = api.sessions.open(user)
-        response = JSONResponse({"name": user.name, "role": user.role, "csrf": csrf})
+        api.throttle.succeeded(body.name, ip)
+        api.audit.event("login_ok", user.name, ip)
+        token, token_csrf = api.sessions.open(user)
+        response = JSONResponse({"name": user.name, "role": user.role, "csrf": token_csrf})
         response.set_cookie(SESSION, token, httponly=True, samesite="strict", secure=api.secure,
                             max_age=int(api.sessions.seconds))
         return response
 
-    @app.post("/api/logout", tags=["session"], dependencies=[Depends(_csrf)])
+    @app.post("/api/logout", tags=["session"], dependencies=[Depends(csrf)])
     def logout(request: Request) -> JSONResponse:
         api.sessions.close(request.cookies.get(SESSION))
         response = JSONResponse({"ok": True})
@@ -363,7 +298,7 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/i18n", tags=["session"])
     def words(lang: LangQ = None) -> dict[str, Any]:
         """Headings and class names in one language, for the page to label what it shows."""
-        which = 0 if _lang(api, lang) == "zh" else 1
+        which = 0 if lang_of(api, lang) == "zh" else 1
         return {"currency": api.ws.settings.get("shop.currency"),
                 "symbol": i18n.CURRENCY_SYMBOLS.get(api.ws.settings.get("shop.currency"), ""),
                 "headings": {k: v[which] for k, v in i18n.HEADINGS.items()},
@@ -374,10 +309,10 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
     def users(_: Admins) -> list[dict[str, Any]]:
         return api.accounts.list()
 
-    @app.post("/api/admin/users", tags=["admin"], dependencies=[Depends(_csrf)])
+    @app.post("/api/admin/users", tags=["admin"], dependencies=[Depends(csrf)])
     def add_user(body: NewUser, admin: Admins, request: Request) -> dict[str, Any]:
         user = api.accounts.add(body.name, body.role, body.password)
-        api.audit.event("user_added", admin.name, _address(request), f"{user.name} ({user.role})")
+        api.audit.event("user_added", admin.name, address(request), f"{user.name} ({user.role})")
         return {"name": user.name, "role": user.role}
 
     @app.get("/api/admin/audit", tags=["admin"])
@@ -391,8 +326,8 @@ def _auth_routes(app: FastAPI, api: Api) -> None:
         table, total = api.paged("dwd_quarantine", "batch_id, line", page, size)
         if table.num_rows:
             api.audit.record(user, "quarantine", table.num_rows, None if fmt is Download.json else fmt.value,
-                             address=_address(request))
-        return api.table(table, _lang(api, lang), fmt, "quarantine", page, size, total)
+                             address=address(request))
+        return api.table(table, lang_of(api, lang), fmt, "quarantine", page, size, total)
 
 
 def _analysis_routes(app: FastAPI, api: Api) -> None:
@@ -401,7 +336,7 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
 
     def answer(key: str, lang: Lang | None, fmt: Download, name: str, order: str, where: str = "") -> Any:
         """An ADS table as a cached answer (or a fresh download)."""
-        code = _lang(api, lang)
+        code = lang_of(api, lang)
         return api.cached((key, code, fmt), lambda: api.table(read(name, order, where), code, fmt, key))
 
     @app.get("/api/overview", tags=["analyses"])
@@ -409,11 +344,11 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
                        end: EndQ = None) -> dict[str, Any]:
         """Customers, buyers, GMV, orders, conversion, repeat rate, and the daily trend
         (GMV, orders and the trend within start..end when given)."""
-        _check_range(start, end)
+        check_range(start, end)
         return api.cached(("overview", start, end), lambda: make_overview(start, end))
 
     def make_overview(start: dt.date | None, end: dt.date | None) -> dict[str, Any]:
-        days = _range_sql("date", start, end)
+        days = range_sql("date", start, end)
         kpis = api.query(f"""
             SELECT (SELECT count(*) FROM ads_customer_class) AS customers,
                    (SELECT count(*) FROM ads_rfm) AS buyers,
@@ -424,7 +359,7 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
         """).to_pylist()[0]
         trend = api.query("SELECT date, kind, visitors, buyers, orders, gmv FROM dws_shop_day "
                           f"WHERE in_span AND {days} ORDER BY date")
-        return {"kpis": {k: _clean(v) for k, v in kpis.items()}, "trend": _rows(trend),
+        return {"kpis": {k: json_safe(v) for k, v in kpis.items()}, "trend": json_rows(trend),
                 "currency": api.ws.settings.get("shop.currency")}
 
     @app.get("/api/segments", tags=["analyses"])
@@ -434,7 +369,7 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
         """The segment table (one row per segment and tier), or how it came about: `k` (the
         indices for k = 2..10), `crosstab` (clusters × their members' rule names), `names`
         (the eight names, clusters vs rules); `caption` says which k and why."""
-        code = _lang(api, lang)
+        code = lang_of(api, lang)
 
         def make() -> Any:
             sql = segment_view_sql(view)
@@ -451,15 +386,15 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/segments/points", tags=["analyses"])
     async def points(_: Analysts, n: Annotated[int, Query(ge=10, le=5000)] = 1500) -> dict[str, Any]:
         """A sample of buyers (drawn by a hash of their id) for the R/F/M scatter."""
-        return api.cached(("points", n), lambda: {"rows": _rows(api.query(
+        return api.cached(("points", n), lambda: {"rows": json_rows(api.query(
             f"SELECT recency_days, frequency, monetary, segment, segment_en FROM ads_rfm "
             f"ORDER BY hash(user_id) LIMIT {n}"))})
 
     @app.get("/api/classes", tags=["analyses"])
     async def classes(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
         def make() -> Any:
-            return api.table(api.query(CLASS_SUMMARY_SQL), _lang(api, lang), fmt, "classes")
-        return api.cached(("classes", _lang(api, lang), fmt), make)
+            return api.table(api.query(CLASS_SUMMARY_SQL), lang_of(api, lang), fmt, "classes")
+        return api.cached(("classes", lang_of(api, lang), fmt), make)
 
 
 
@@ -470,7 +405,7 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
                       lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
         """Period kinds (campaign vs daily), or period instances filtered by kind and by a
         date range (instances that overlap it)."""
-        _check_range(start, end)
+        check_range(start, end)
         where = " AND ".join(x for x in (f"kind = '{kind}'" if kind else "",
                                          f"end_date >= DATE '{start}'" if start else "",
                                          f"start_date <= DATE '{end}'" if end else "") if x)
@@ -484,8 +419,8 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
                      start: StartQ = None, end: EndQ = None,
                      lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
         """The funnel overall or broken down; by day within start..end when given."""
-        _check_range(start, end)
-        days = f" AND {_range_sql('CAST(value AS DATE)', start, end)}" if by == "day" else ""
+        check_range(start, end)
+        days = f" AND {range_sql('CAST(value AS DATE)', start, end)}" if by == "day" else ""
         return answer(f"funnel-{by}-{start}-{end}", lang, fmt, "ads_funnel", "visitors DESC, value",
                       f"breakdown = '{by}'{days}")
 
@@ -511,9 +446,9 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
     def clv(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json,
             page: PageQ = 1, size: SizeQ = 100) -> Any:
         table, total = api.paged("ads_clv", "expected_value DESC NULLS LAST, user_id", page, size)
-        out = api.table(table, _lang(api, lang), fmt, "clv", page, size, total)
+        out = api.table(table, lang_of(api, lang), fmt, "clv", page, size, total)
         if isinstance(out, dict):
-            out["notes"] = {k: _clean(v) for k, v in api.ws.clv_notes().items()}
+            out["notes"] = {k: json_safe(v) for k, v in api.ws.clv_notes().items()}
         return out
 
 
@@ -524,7 +459,7 @@ def _personal_ok(user: User, operator: str | None) -> bool:
 def _people_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/actions/plans", tags=["actions"])
     def plans(_: Staff) -> list[dict[str, Any]]:
-        return _rows(api.ws.action_plans())
+        return json_rows(api.ws.action_plans())
 
     @app.get("/api/actions/{plan}", tags=["actions"])
     def action_list(plan: Annotated[str, PathParam(max_length=64)], user: Staff, request: Request,
@@ -538,7 +473,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
             if operator not in (None, user.name):
                 raise ApiError(403, "an operator sees only their own lists")
             operator = user.name
-        code = _lang(api, lang)
+        code = lang_of(api, lang)
         show = _personal_ok(user, operator)
         with api._lock:
             table = api.ws.action_list(plan, action, operator, lang=code, show_personal=show)
@@ -550,7 +485,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
             api.audit.record(user, f"actions {plan} {action or '*'} {operator or '*'}", table.num_rows,
                              None if fmt is Download.json else fmt.value,
                              subjects=table.column("user_id").to_pylist()
-                             if "user_id" in table.column_names else None, address=_address(request))
+                             if "user_id" in table.column_names else None, address=address(request))
         return api.table(table, code, fmt, f"actions-{plan}", page, size, total)
 
     @app.get("/api/customers", tags=["customers"])
@@ -565,7 +500,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
             raise ApiError(403, "operators find their customers in their action lists")
         found = api.store.search({"class": cls, "segment": segment}, q, sort, page, size)
         table = pa.Table.from_pylist(found.items) if found.items else pa.table({"user_id": pa.array([], pa.string())})
-        return api.table(table, _lang(api, lang), fmt, "customers", page, size, found.total)
+        return api.table(table, lang_of(api, lang), fmt, "customers", page, size, found.total)
 
     @app.get("/api/customers/{user_id}", tags=["customers"])
     async def profile(user_id: Annotated[str, PathParam(max_length=128)], user: Staff,
@@ -583,7 +518,7 @@ def _people_routes(app: FastAPI, api: Api) -> None:
         show = user.role == "admin" or mine
         personal = {f: found.get(f) if show else mask_value(f, found.get(f)) for f in sorted(PERSONAL_FIELDS)}
         if show and found:
-            api.audit.record(user, "profile", 1, subjects=[user_id], address=_address(request))
+            api.audit.record(user, "profile", 1, subjects=[user_id], address=address(request))
         plans = [{k: v for k, v in p.items() if k != "operator"} for p in plans]
-        return {"profile": {k: _clean(v) for k, v in row.items()}, "contact": personal,
+        return {"profile": {k: json_safe(v) for k, v in row.items()}, "contact": personal,
                 "contacts_planned": plans}

@@ -12,7 +12,10 @@ const UI = {
        role: "角色", add: "添加", audit: "审计日志", saved: "已保存",
        seg_segments: "分群", seg_names: "八类客户：聚类 vs 规则", seg_k: "k 的诊断指标", seg_crosstab: "聚类 × 规则分群",
        seg_clusters: "聚类", seg_rules: "规则分群", silhouette: "轮廓系数", stability: "稳定性 (ARI)",
-       min_share10: "最小簇占比 ×10"},
+       min_share10: "最小簇占比 ×10", monitor: "监控", kpi: "指标", scope: "范围", flagged: "异常日",
+       alert_history: "告警记录", actual: "实际", expected: "预期", band: "预期区间", ack: "确认",
+       acked: "已确认", state_pending: "待发送", state_sent: "已发送", state_failed: "发送失败",
+       recipient: "接收方", attempts: "尝试次数", state: "状态", verdict: "判断", driver: "主因", date: "日期"},
   en: {overview: "Overview", segments: "Segments", classes: "Classes", periods: "Periods", funnel: "Funnel",
        retention: "Retention", repurchase: "Repurchase", channels: "Channels & ROAS", actions: "Action lists",
        customers: "Customers", login: "Sign in", name: "Name", password: "Password", logout: "Sign out",
@@ -25,9 +28,13 @@ const UI = {
        quarantine: "Quarantine", role: "Role", add: "Add", audit: "Audit log", saved: "Saved",
        seg_segments: "Segments", seg_names: "The eight names: clusters vs rules", seg_k: "Diagnostics over k",
        seg_crosstab: "Clusters × rule names", seg_clusters: "clusters", seg_rules: "rules",
-       silhouette: "silhouette", stability: "stability (ARI)", min_share10: "smallest cluster ×10"},
+       silhouette: "silhouette", stability: "stability (ARI)", min_share10: "smallest cluster ×10",
+       monitor: "Monitoring", kpi: "KPI", scope: "Scope", flagged: "Flagged days", alert_history: "Alert history",
+       actual: "actual", expected: "expected", band: "expected band", ack: "Acknowledge", acked: "acknowledged",
+       state_pending: "pending", state_sent: "sent", state_failed: "failed", recipient: "Recipient",
+       attempts: "Attempts", state: "State", verdict: "Verdict", driver: "Driver", date: "Date"},
 };
-const PAGES = ["overview", "segments", "classes", "periods", "funnel", "retention", "repurchase",
+const PAGES = ["overview", "monitor", "segments", "classes", "periods", "funnel", "retention", "repurchase",
                "channels", "actions", "customers", "quarantine", "users"];
 const ADMIN_ONLY = ["quarantine", "users"];
 const OPERATOR_PAGES = ["actions"];  // an operator works their lists (and those customers)
@@ -121,6 +128,55 @@ const render = {
       yAxis: [{type: "value"}, {type: "value"}],
       series: [{name: "GMV", type: "line", data: d.trend.map((r) => r.gmv), showSymbol: false},
                {name: t("buyers"), type: "line", yAxisIndex: 1, data: d.trend.map((r) => r.buyers), showSymbol: false}]});
+  },
+  async monitor(main) {
+    const q = params();
+    const kpi = q.get("kpi") || "gmv", scope = q.get("scope") || "all";
+    const d = await api("/api/monitor?" + new URLSearchParams({kpi, scope}));
+    const history = await api("/api/monitor/alerts");
+    const unit = (d.kpis.find((k) => k.kpi === kpi) || {}).unit;
+    const fmt = (v) => v === null || v === undefined ? "—" : unit === "rate" ? (v * 100).toFixed(1) + "%" :
+      unit === "money" || unit === "ratio" ? money(v) : Math.round(v).toLocaleString();
+    const cols = (names) => names.map((n) => ({name: n, label: t(n)}));
+    const flagged = {columns: cols(["date", "scope", "kpi", "actual", "expected", "verdict", "driver"]),
+      rows: d.anomalies.map((r) => ({date: r.date, scope: r.scope_name, kpi: r.kpi_name, actual: r.actual_text,
+        expected: r.expected_text, verdict: r.direction_name, driver: r.driver_name}))};
+    const ack = (r) => r.ack_by ? `${t("acked")} · ${esc(r.ack_by)} · ${esc(r.ack_at.slice(0, 16).replace("T", " "))}`
+      : `<button type="button" class="ack" data-key="${esc(r.key)}">${t("ack")}</button>`;
+    const alertRows = history.map((r) => `<tr><td>${esc(r.alert.date || "")}</td><td>${esc(r.alert.scope_name || "")}</td>
+      <td>${esc(r.alert.kpi_name || "")}</td><td>${esc(r.alert.direction_name || "")}</td>
+      <td>${t("state_" + r.state)}</td><td>${esc(r.recipient || "")}</td><td class="n">${r.attempts ?? ""}</td>
+      <td>${ack(r)}</td></tr>`).join("");
+    const alertHead = ["date", "scope", "kpi", "verdict", "state", "recipient", "attempts", "ack"]
+      .map((c) => `<th>${t(c)}</th>`).join("");
+    main.innerHTML = `<h1>${t("monitor")}</h1><div class="bar">${t("kpi")} ${select("kpi", d.kpis.map((k) => [k.kpi, k.name]), kpi)}
+      ${t("scope")} ${select("scope", d.scopes.map((x) => [x.scope, x.name]), scope)}</div>
+      <div class="chart" id="c1"></div><h2>${t("flagged")}</h2>${table(flagged)}
+      <h2>${t("alert_history")}</h2>${history.length ? `<div class="scroll"><table id="alerts"><tr>${alertHead}</tr>${alertRows}</table></div>`
+        : `<p class="muted">${t("none")}</p>`}`;
+    $("#kpi").onchange = (e) => go("monitor", {kpi: e.target.value, scope});
+    $("#scope").onchange = (e) => go("monitor", {kpi, scope: e.target.value});
+    document.querySelectorAll("button.ack").forEach((b) => { b.onclick = async () => {
+      await api(`/api/monitor/alerts/${b.dataset.key}/ack`, {method: "POST", headers: {"X-CSRF-Token": state.csrf}});
+      await render.monitor(main);
+    }; });
+    const s = d.series;
+    const name = (d.kpis.find((k) => k.kpi === kpi) || {}).name || kpi;
+    chart($("#c1"), {title: {text: `${name} · ${(d.scopes.find((x) => x.scope === scope) || {}).name || scope}`,
+      textStyle: {fontSize: 14}}, legend: {top: 8, right: 20, data: [t("band"), t("expected"), t("actual"), t("flagged")]},
+      tooltip: {trigger: "axis", valueFormatter: fmt},
+      xAxis: {type: "category", data: s.map((r) => r.date)}, yAxis: {type: "value", axisLabel: {formatter: fmt}},
+      series: [
+        {name: "low", type: "line", stack: "band", data: s.map((r) => r.low), lineStyle: {opacity: 0},
+         symbol: "none", tooltip: {show: false}},
+        {name: t("band"), type: "line", stack: "band", symbol: "none", lineStyle: {opacity: 0}, color: "#9fb7db",
+         areaStyle: {color: "rgba(59,111,182,0.15)"},
+         data: s.map((r) => r.high === null || r.low === null ? null : r.high - r.low)},
+        {name: t("expected"), type: "line", data: s.map((r) => r.expected), symbol: "none", color: "#66788a",
+         lineStyle: {type: "dashed", color: "#66788a"}},
+        {name: t("actual"), type: "line", data: s.map((r) => r.actual), showSymbol: false, color: "#3b6fb6"},
+        {name: t("flagged"), type: "scatter", color: "#cc3333", symbolSize: 9,
+         data: s.map((r) => r.is_anomaly ? r.actual : null)}]});
   },
   async segments(main) {
     const view = params().get("view") || "segments";
