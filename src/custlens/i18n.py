@@ -294,6 +294,7 @@ MONITOR_NOTES: dict[str, tuple[str, str]] = {
     "data_gap": ("数据缺口: 当日无数据", "data gap: nothing arrived that day"),
     "no_base": ("无基数(分母为0)", "no base (denominator 0)"),
     "partial_day": ("当日未结束或数据不全, 不作判断", "the day is not over (or its data is partial)"),
+    "closed_day": ("休息日(该星期几通常无数据)", "closed (this weekday usually has no data)"),
 }
 DIRECTIONS: dict[str, tuple[str, str]] = {
     "up": ("高于预期", "above expected"),

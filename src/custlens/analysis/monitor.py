@@ -19,7 +19,10 @@ own kind (the calendar's `daily`, `promo_day`, a campaign's phase, a holiday):
 - Too little volume (`min_count` events, `min_base` for a rate's denominator) gives no
   verdict (`low_volume`); a day with nothing where the series usually has plenty is a
   data gap (`direction = gap`), an anomaly of its own, and stays out of later baselines
-  as every flagged day does.
+  as every flagged day does — unless `shift_days` in a row are flagged the same way: a
+  shift that lasts is the new level, judged afresh from its own days. A weekday that had nothing on two of its last three
+  instances is one the shop is shut (`closed_day`, no verdict); a day with nothing never
+  joins a baseline (Online Retail's Saturdays and its Christmas closure, README).
 
 Pure maths on plain sequences; the warehouse model (ads_monitor) feeds it and names the
 driver of an anomaly from the scopes' own verdicts.
@@ -65,8 +68,9 @@ def kpi_values(figures: dict[str, float | None]) -> dict[str, float | None]:
             out[kpi] = f[kpi]
     return out
 
+
 NOTES = ("no_comparable_history", "low_volume", "warming_up", "data_gap", "no_base",
-         "partial_day")
+         "partial_day", "closed_day")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class MonitorSettings:
     min_count: float = 20.0  # expected count (or volume) below this: no verdict
     min_base: float = 100.0  # a rate's denominator below this: no verdict
     uplift_floor: float = 0.15  # a special day's uplift varies by at least this (log)
+    shift_days: int = 7  # this many flagged days in a row, one direction: the new level
 
     @classmethod
     def from_config(cls, raw: dict[str, Any]) -> MonitorSettings:
@@ -169,13 +174,41 @@ def assess(kpi: str, days: list[Day], settings: MonitorSettings = MonitorSetting
     ordinary: list[tuple[int, float, int]] = []  # (day index, y, rhythm day) of usable daily days
     residuals: list[float] = []
     uplifts: dict[str, list[tuple[int, float]]] = {}
+    empty: dict[int, list[tuple[int, bool]]] = {}  # rhythm day → (index, nothing that day)
+    streak: list[tuple[int, float, int]] = []  # flagged days in a row, one direction
+    streak_direction: str | None = None
     out: list[Verdict] = []
     for i, day in enumerate(days):
         y = _transform(kind, day) if day.value is not None else None
+        seen = empty.setdefault(day.weekday, [])
+        last = [z for j, z in seen if i - j <= settings.lookback_days][-3:]
+        seen.append((i, day.volume == 0))
+        if day.volume == 0 and len(last) >= 2 and sum(last) >= 2:
+            # the shop is shut on this weekday (Online Retail never trades on Saturdays):
+            # nothing is what such a day shows, not a gap; it stays out of the baselines
+            out.append(Verdict(day.date, day.value, None, None, None, None, None, "closed_day"))
+            continue
         recent = [o for o in ordinary if i - o[0] <= settings.lookback_days]
         base = _ordinary_expectation(recent, i, day.weekday, settings)
         verdict, usable = _judge(kpi, kind, i, day, y, base, recent, residuals, uplifts, settings)
         out.append(verdict)
+        # a day with nothing says nothing of the level (a shop shut for Christmas would
+        # drag it to zero); a shift that lasts is the new level, not an anomaly forever
+        if verdict.is_anomaly and verdict.direction in ("up", "down") and y is not None:
+            if verdict.direction != streak_direction:
+                streak, streak_direction = [], verdict.direction
+            streak.append((i, y, day.weekday))
+            if len(streak) >= settings.shift_days and day.kind == "daily":
+                # the days since the shift are the history now: level, rhythm and trend
+                # start again from them (no verdicts until there are enough)
+                ordinary = [d for d in streak if days[d[0]].kind == "daily"]
+                residuals.clear()
+                streak, streak_direction = [], None
+                continue
+        elif verdict.is_anomaly is False:
+            streak, streak_direction = [], None
+        if day.volume == 0:
+            usable = False
         if y is None or not usable:
             continue
         if day.kind == "daily":

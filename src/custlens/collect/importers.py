@@ -322,7 +322,7 @@ def import_online_retail(lake: Lake, path: Path) -> list[ImportResult]:
     Each line lands in ods_order_items; dwd_orders derives each invoice from its lines,
     so C invoices (returns) come out as negative amounts netted into M.
     """
-    record_shop_preset(lake.root, {"timezone": "Europe/London", "currency": "GBP",
+    record_shop_preset(lake.root, {"timezone": "Europe/London", "currency": "GBP", "country": "GB",
                                    "orders_from": "orders"})
     lines = ingest(lake, "order_items", path,
                    ImportOptions(map=ONLINE_RETAIL_MAP, tz="Europe/London"),
@@ -365,7 +365,7 @@ def _cdnow_records(path: Path) -> tuple[list[dict[str, object]], list[dict]]:
 def import_cdnow(lake: Lake, path: Path) -> ImportResult:
     """The public CDNOW purchase file (Fader & Hardie): one paid order per row, USD, in
     the US Eastern time zone (the data has dates only: each is that local day)."""
-    record_shop_preset(lake.root, {"timezone": CDNOW_TZ, "currency": "USD",
+    record_shop_preset(lake.root, {"timezone": CDNOW_TZ, "currency": "USD", "country": "US",
                                    "orders_from": "orders"})
     opts = ImportOptions(map={"order_id": "order_id", "user_id": "user_id", "order_ts": "order_ts",
                               "amount": "amount"}, tz=CDNOW_TZ, time_format="%Y%m%d",

@@ -127,15 +127,23 @@ def run(ctx: BuildContext) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
-LAST_SQL = """SELECT greatest((SELECT max(ts) FROM dwd_events),
-                       (SELECT max(order_ts) FROM dwd_orders)) AS last_ts"""
+DAY_ENDS_SQL = """
+SELECT day, max(ts) AS last_ts FROM (
+    SELECT dt AS day, ts FROM dwd_events
+    WHERE dt >= (SELECT max(dt) FROM dwd_events) - INTERVAL 29 DAY
+    UNION ALL
+    SELECT order_date, order_ts FROM dwd_orders
+    WHERE order_date >= (SELECT max(order_date) FROM dwd_orders) - INTERVAL 29 DAY
+) t GROUP BY day ORDER BY day"""
 PARTIAL_BEFORE_HOUR = 12  # the last day's data ends before noon: a fragment, not a day
+EARLY_HOURS = 2.0  # … or this much before the hour the shop's days usually end
 
 
 def partial_days(ctx: BuildContext, calendar: list[dict[str, Any]]) -> set[Any]:
     """Dates that are not complete days: today and later in the shop's time zone, and the
-    span's last date when its data stops before noon (a run mid-morning, or a data set's
-    spill past its last midnight)."""
+    span's last date when its data stops before noon or well before the hour the last
+    four weeks' days usually ended (a run mid-morning; Online Retail's last day, cut at
+    12:31 where its days end near 19:00)."""
     from zoneinfo import ZoneInfo
 
     if not calendar:
@@ -143,11 +151,20 @@ def partial_days(ctx: BuildContext, calendar: list[dict[str, Any]]) -> set[Any]:
     zone = ZoneInfo(ctx.settings.tz)
     today = dt.datetime.now(zone).date()
     out = {c["date"] for c in calendar if c["date"] >= today}
-    last_ts = ctx.engine.query(LAST_SQL).column(0)[0].as_py()
-    if last_ts is not None:
-        local = last_ts.astimezone(zone)
-        if local.date() == calendar[-1]["date"] and local.hour < PARTIAL_BEFORE_HOUR:
-            out.add(local.date())
+    ends = [(r["day"], r["last_ts"].astimezone(zone)) for r in
+            ctx.engine.query(DAY_ENDS_SQL).to_pylist() if r["last_ts"] is not None]
+    if not ends or ends[-1][0] != calendar[-1]["date"]:
+        return out
+
+    def hour(t: dt.datetime) -> float:
+        return t.hour + t.minute / 60
+
+    last_day, last = ends[-1]
+    earlier = [hour(t) for d, t in ends[:-1] if t.date() == d]
+    usual = sorted(earlier)[len(earlier) // 2] if len(earlier) >= 7 else None
+    if last.date() == last_day and (hour(last) < PARTIAL_BEFORE_HOUR
+                                   or (usual is not None and hour(last) < usual - EARLY_HOURS)):
+        out.add(last_day)
     return out
 
 
