@@ -168,3 +168,34 @@ def test_the_page_draws_the_band_and_acknowledges_from_the_browser(server, tmp_p
         assert "Alert history" in page.inner_text("main")
         browser.close()
         assert not errors, errors
+
+
+def test_the_command_reports_a_day_and_alerts_once(lake: Path, tmp_path: Path) -> None:
+    """`custlens monitor` as the daily job runs it: the day's anomalies translated, JSON for
+    scripts, and --alert sending by the config's rules once, however often it runs."""
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "custlens.toml"
+    config.write_text(f'lake = "{lake}"\n[[monitor.alerts]]\nname = "cli"\n'
+                      f'to = ["file:{tmp_path}/sent.jsonl"]\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTLENS_")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "custlens.cli", "--config", str(config), *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    shown = run("monitor", "--date", OUTAGE)
+    assert shown.returncode == 0, shown.stderr
+    assert "访客数" in shown.stdout and "数据缺口" in shown.stdout and "全店" in shown.stdout
+    rows = json.loads(run("monitor", "--date", OUTAGE, "--format", "json").stdout)
+    assert any(r["kpi"] == "visitors" and r["direction"] == "gap" for r in rows)
+    quiet = run("monitor", "--date", "2025-09-10")
+    assert "没有异常" in quiet.stderr
+    first = run("monitor", "--date", OUTAGE, "--alert")
+    assert first.returncode == 0 and "已发送 1" in first.stderr, first.stderr
+    again = run("monitor", "--date", OUTAGE, "--alert")
+    assert "已发送 0" in again.stderr and "早已发送 1" in again.stderr
+    sent = [json.loads(x) for x in (tmp_path / "sent.jsonl").read_text().splitlines()]
+    assert len(sent) == 1 and sent[0]["date"] == OUTAGE and sent[0]["kpi"] == "visitors"
