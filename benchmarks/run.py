@@ -491,7 +491,10 @@ def _save(results: list[dict], label: str, quick: bool) -> None:
                         "memory_gb": round(psutil.virtual_memory().total / 2**30)},
             "quick": quick, "results": results}
     path = RESULTS / f"{time.strftime('%Y-%m-%d')}{label}.json"
+    if path.exists():  # a second run on one day keeps the first: results are committed
+        path = RESULTS / f"{time.strftime('%Y-%m-%d-%H%M%S')}{label}.json"
     path.write_text(json.dumps(meta, indent=1, default=str))
+    print(f"saved {path.relative_to(HERE.parent)}")
 
 
 def run_ingest(rows: int) -> list[dict]:
