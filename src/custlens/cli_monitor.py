@@ -62,22 +62,20 @@ def monitor_view(table: pa.Table, lang: str, currency: str) -> pa.Table:
     """Rows as people read them: KPI and scope names, figures in their units, the verdict."""
     rows = []
     for r in table.to_pylist():
-        def fig(v: float | None, kpi: str = r["kpi"]) -> str:
-            return i18n.kpi_value(kpi, v, lang, currency)
-
-        band = f"{fig(r['low'])} – {fig(r['high'])}" if r["low"] is not None else "—"
-        verdict = (i18n.direction_name(r["direction"], lang) if r["is_anomaly"]
+        text = i18n.monitor_labels(r, lang, currency)
+        band = f"{text['low_text']} – {text['high_text']}" if r["low"] is not None else "—"
+        verdict = (text["direction_name"] if r["is_anomaly"]
                    else i18n.pick(lang, "正常", "normal") if r["is_anomaly"] is not None else "—")
         rows.append({
             i18n.pick(lang, "日期", "date"): str(r["date"]),
-            i18n.pick(lang, "范围", "scope"): i18n.scope_name(r["scope"], lang),
-            i18n.pick(lang, "指标", "KPI"): i18n.kpi_name(r["kpi"], lang),
-            i18n.pick(lang, "实际", "actual"): fig(r["actual"]),
-            i18n.pick(lang, "预期", "expected"): fig(r["expected"]),
+            i18n.pick(lang, "范围", "scope"): text["scope_name"],
+            i18n.pick(lang, "指标", "KPI"): text["kpi_name"],
+            i18n.pick(lang, "实际", "actual"): text["actual_text"],
+            i18n.pick(lang, "预期", "expected"): text["expected_text"],
             i18n.pick(lang, "区间", "interval"): band,
             i18n.pick(lang, "判断", "verdict"): verdict,
-            i18n.pick(lang, "主因", "driver"): i18n.scope_name(r["driver"], lang) or "—",
-            i18n.pick(lang, "说明", "note"): i18n.monitor_note(r["note"], lang) or "",
+            i18n.pick(lang, "主因", "driver"): text["driver_name"] or "—",
+            i18n.pick(lang, "说明", "note"): text["note_name"] or "",
         })
     if not rows:
         names = [i18n.pick(lang, *p) for p in (("日期", "date"), ("范围", "scope"), ("指标", "KPI"))]

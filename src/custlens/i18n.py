@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 HEADINGS: dict[str, tuple[str, str]] = {
     "segment": ("客户分群", "segment (zh)"),
     "segment_en": ("分群(英文)", "segment"),
@@ -348,3 +350,17 @@ def kpi_value(kpi: str, value: float | None, lang: str, currency: str = "CNY") -
     if kpi in MONEY_KPIS:
         return money(value, lang, currency, 2 if kpi != "gmv" else 0)
     return f"{value:,.0f}"
+
+
+def monitor_labels(row: dict[str, Any], lang: str, currency: str = "CNY") -> dict[str, Any]:
+    """What a person reads beside an ads_monitor row's codes — KPI, scope, driver, verdict,
+    note and the figures in their units — the one labelling the CLI, the API, the
+    dashboard, the alerts and the operations report share."""
+    kpi = row["kpi"]
+    labels = {"kpi_name": kpi_name(kpi, lang), "scope_name": scope_name(row["scope"], lang),
+              "driver_name": scope_name(row.get("driver"), lang) or None,
+              "direction_name": direction_name(row.get("direction"), lang) or None,
+              "note_name": monitor_note(row.get("note"), lang) or None}
+    for k in ("actual", "expected", "low", "high"):
+        labels[f"{k}_text"] = kpi_value(kpi, row.get(k), lang, currency)
+    return labels

@@ -102,8 +102,9 @@ def test_anomalies_migration_and_campaigns_equal_their_tables(
     campaigns = {r["period_label"]: r for r in november.section("campaigns").rows}
     peak = shop.sql("""SELECT gmv, gmv_lift FROM ads_periods WHERE period_name = '双十一'
         AND phase = 'peak' AND year = 2025""").to_pylist()[0]
-    assert campaigns["双十一 爆发"]["gmv"] == peak["gmv"]
-    assert campaigns["双十一 爆发"]["gmv_lift"] == peak["gmv_lift"] > 3
+    assert campaigns["双十一 爆发"]["gmv"] == pytest.approx(peak["gmv"], rel=1e-12)
+    assert campaigns["双十一 爆发"]["gmv_lift"] == pytest.approx(peak["gmv_lift"], rel=1e-12)
+    assert peak["gmv_lift"] > 3
 
 
 def test_action_lifts_and_recommendations_come_from_the_measurement(
@@ -116,7 +117,9 @@ def test_action_lifts_and_recommendations_come_from_the_measurement(
     for r in rows:
         action = next(k for k, v in labels.items() if v == r["action_name"])
         m = lifts[(action, r["_metric"])]
-        assert (r["lift"], r["ci_low"], r["ci_high"]) == (m["lift"], m["ci_low"], m["ci_high"])
+        # the same figures; sums of doubles may differ in the last bit between two runs
+        assert (r["lift"], r["ci_low"], r["ci_high"]) == pytest.approx(
+            (m["lift"], m["ci_low"], m["ci_high"]), rel=1e-12, abs=1e-12)
     _, summary = shop.plan_summary("latest")
     sizes = {s["action"]: s["treated"] for s in summary.to_pylist()}
     for r in november.section("recommendations").rows:

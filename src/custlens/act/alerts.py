@@ -147,19 +147,14 @@ def message_text(rows: list[dict[str, Any]], lang: str, currency: str) -> tuple[
     title = i18n.pick(lang, f"custlens 监控: {len(rows)} 项异常", f"custlens monitor: {len(rows)} anomalies")
     lines = []
     for r in rows:
-        kpi = i18n.kpi_name(r["kpi"], lang)
-        scope = i18n.scope_name(r["scope"], lang)
-        actual = i18n.kpi_value(r["kpi"], r.get("actual"), lang, currency)
-        expected = i18n.kpi_value(r["kpi"], r.get("expected"), lang, currency)
-        band = (f"{i18n.kpi_value(r['kpi'], r.get('low'), lang, currency)}–"
-                f"{i18n.kpi_value(r['kpi'], r.get('high'), lang, currency)}")
-        driver = (i18n.pick(lang, f"; 主因 {i18n.scope_name(r['driver'], lang)}",
-                            f"; driver {i18n.scope_name(r['driver'], lang)}")
-                  if r.get("driver") else "")
-        verdict = i18n.direction_name(r.get("direction"), lang)
+        t = i18n.monitor_labels(r, lang, currency)
+        band = f"{t['low_text']}–{t['high_text']}"
+        driver = (i18n.pick(lang, f"; 主因 {t['driver_name']}", f"; driver {t['driver_name']}")
+                  if t["driver_name"] else "")
+        head = f"- {r['date']} {t['scope_name']} {t['kpi_name']} {t['direction_name'] or ''}"
         lines.append(i18n.pick(
-            lang, f"- {r['date']} {scope} {kpi} {verdict}: 实际 {actual}, 预期 {expected} ({band}){driver}",
-            f"- {r['date']} {scope} {kpi} {verdict}: {actual}, expected {expected} ({band}){driver}"))
+            lang, f"{head}: 实际 {t['actual_text']}, 预期 {t['expected_text']} ({band}){driver}",
+            f"{head}: {t['actual_text']}, expected {t['expected_text']} ({band}){driver}"))
     return title, "\n".join(lines)
 
 

@@ -38,15 +38,8 @@ DEFAULT_DAYS = 56  # the page opens on the last eight weeks
 
 
 def _labelled(rows: list[dict[str, Any]], lang: str, currency: str) -> list[dict[str, Any]]:
-    """Rows with what a person reads beside each code: KPI, scope, verdict, note, figures."""
     for r in rows:
-        r["kpi_name"] = i18n.kpi_name(r["kpi"], lang)
-        r["scope_name"] = i18n.scope_name(r["scope"], lang)
-        r["driver_name"] = i18n.scope_name(r.get("driver"), lang) or None
-        r["direction_name"] = i18n.direction_name(r.get("direction"), lang) or None
-        r["note_name"] = i18n.monitor_note(r.get("note"), lang) or None
-        for k in ("actual", "expected", "low", "high"):
-            r[f"{k}_text"] = i18n.kpi_value(r["kpi"], r.get(k), lang, currency)
+        r.update(i18n.monitor_labels(r, lang, currency))
     return rows
 
 

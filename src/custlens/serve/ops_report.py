@@ -123,9 +123,11 @@ def _anomalies(ws: Any, r: OpsReport) -> Section:
     table = ws.sql(f"""SELECT date, scope, kpi, actual, expected, low, high, direction, driver,
         day_kind FROM ads_monitor WHERE is_anomaly AND date BETWEEN DATE '{r.start}'
         AND DATE '{r.end}' ORDER BY date, scope <> 'all', scope NOT LIKE 'channel=%', scope, kpi""")
-    rows = [{**x, "scope": i18n.scope_name(x["scope"], r.lang), "kpi_name": i18n.kpi_name(x["kpi"], r.lang),
-             "direction": i18n.direction_name(x["direction"], r.lang),
-             "driver": i18n.scope_name(x["driver"], r.lang) or None} for x in table.to_pylist()]
+    rows = []
+    for x in table.to_pylist():
+        t = i18n.monitor_labels(x, r.lang, r.currency)
+        rows.append({**x, "scope": t["scope_name"], "kpi_name": t["kpi_name"],
+                     "direction": t["direction_name"], "driver": t["driver_name"]})
     series = ws.sql(f"""SELECT date, actual, expected, low, high, is_anomaly FROM ads_monitor
         WHERE scope = 'all' AND kpi = 'gmv' AND date BETWEEN DATE '{r.start}' AND DATE '{r.end}'
         ORDER BY date""").to_pylist()
