@@ -92,6 +92,7 @@ def _calendar(root: Path, config: str, capfd: pytest.CaptureFixture[str]) -> tup
     return rows, err
 
 
+@pytest.mark.slow
 def test_the_build_warns_of_a_year_without_holidays_and_config_fills_it(
         shop_2027: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CUSTLENS_QUIET", raising=False)
