@@ -125,9 +125,13 @@ def band(days: list[str], actual: list[float | None], expected: list[float | Non
     """A daily series against its expected value and interval (ads_monitor): the band
     shaded, the expectation dashed, flagged days as red dots."""
     left, top, w, h = 70, 44, 560, 200
-    values = [v for v in (*actual, *expected, *low, *high) if v is not None]
-    lo, hi = min(values, default=0.0), max(values, default=1.0)
+    # the scale follows the figures, not the band: a low-volume day's interval can be
+    # a hundred times the series and would flatten it
+    values = [v for v in (*actual, *expected) if v is not None]
+    lo, hi = min(values, default=0.0), max(values, default=1.0) * 1.25
     lo, span = min(lo, 0.0), (max(hi, 0.0) - min(lo, 0.0)) or 1.0
+    low = [None if v is None else max(v, lo) for v in low]
+    high = [None if v is None else min(v, lo + span) for v in high]
     n = max(len(days) - 1, 1)
 
     def px(i: int) -> float:

@@ -111,7 +111,8 @@ def _kpis(ws: Any, r: OpsReport) -> Section:
         rows.append({"kpi": kpi, "kpi_name": i18n.kpi_name(kpi, r.lang), "this_period": a,
                      "previous_period": b, "change": change, "anomaly_days": flagged.get(kpi, 0)})
     return Section("kpis", ("本期指标 vs 上期", "This period against the one before"),
-                   "dws_customer_day, dwd_orders; anomaly days: ads_monitor",
+                   pick(r.lang, "dws_customer_day, dwd_orders; 异常天数: ads_monitor",
+                        "dws_customer_day, dwd_orders; anomaly days: ads_monitor"),
                    {"kpi_name": "text", "this_period": "kpi", "previous_period": "kpi",
                     "change": "pct", "anomaly_days": "num"}, rows,
                    pick(r.lang, "访客、买家按整期去重计数(与 ads_periods 相同), 不是每日相加。",
@@ -158,7 +159,8 @@ def _migration(ws: Any, r: OpsReport) -> Section:
                      "at_end": at_end, "stayed": stayed, "moved_in": at_end - stayed - new,
                      "new_buyers": new, "moved_out": at_start - stayed})
     return Section("migration", ("分群迁移", "How the segments moved"),
-                   f"ads_rfm as of {r.start} and as of {r.end + dt.timedelta(days=1)}",
+                   pick(r.lang, f"ads_rfm (截至 {r.start} 与截至 {r.end + dt.timedelta(days=1)})",
+                        f"ads_rfm as of {r.start} and as of {r.end + dt.timedelta(days=1)}"),
                    {"segment_name": "text", "at_start": "num", "at_end": "num", "stayed": "num",
                     "moved_in": "num", "new_buyers": "num", "moved_out": "num"}, rows,
                    pick(r.lang, f"{fell.num_rows:,} 位重要价值客户本期掉出该分群"
@@ -267,7 +269,8 @@ def _recommend(ws: Any, r: OpsReport, latest: dict[str, dict[str, Any]]) -> Sect
                      "measured_in": m and m["plan_id"], "_action": action.name})
     rows.sort(key=lambda x: -(x["expected_effect"] or float("-inf")))
     return Section("recommendations", ("下期建议行动", "Recommended actions for the next period"),
-                   "ads_action_plan, dwd_orders (measured lifts); list sizes: the latest plan",
+                   pick(r.lang, "ads_action_plan, dwd_orders (测得的提升); 名单人数: 最近的计划",
+                        "ads_action_plan, dwd_orders (measured lifts); list sizes: the latest plan"),
                    {"action_name": "text", "recommendation": "text", "list_size": "num",
                     "lift_per_customer": "money", "expected_effect": "money",
                     "effect_low": "money", "effect_high": "money", "measured_in": "text"}, rows,
