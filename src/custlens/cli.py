@@ -955,7 +955,9 @@ def demo(
     console.info("next: custlens actions list latest --format xlsx --out lists.xlsx; custlens periods, custlens funnel, custlens repurchase, custlens channels, "
                  "custlens retention (the analyses); custlens segment --mode rules, "
                  "custlens sql \"SELECT segment, count(*) FROM ads_rfm GROUP BY ALL\", "
-                 "custlens export rfm --format xlsx --out rfm.xlsx")
+                 "custlens export rfm --format xlsx --out rfm.xlsx; custlens monitor --all "
+                 "(yesterday against that kind of day); custlens report --period month "
+                 "--out month.html (the operations report); custlens serve (the dashboard)")
 
 
 def main() -> None:
