@@ -445,14 +445,15 @@ class Workspace:
             f"ORDER BY date, scope <> 'all', scope, CASE kpi {order} END")
 
     def last_complete_day(self) -> dt.date | None:
-        """The latest monitored date before today in the shop's time zone (today is not
-        over: its figures would read as a drop)."""
+        """The latest monitored date before today in the shop's time zone that is not a
+        partial day (today is not over: its figures would read as a drop)."""
         from zoneinfo import ZoneInfo
 
         today = dt.datetime.now(ZoneInfo(self.settings.tz)).date()
         self.build(["ads_monitor"])
-        row = self.engine.query(
-            f"SELECT max(date) AS d FROM ads_monitor WHERE date < DATE '{today.isoformat()}'")
+        row = self.engine.query(  # a partial day (a spill past midnight) is not complete
+            f"SELECT max(date) AS d FROM ads_monitor WHERE date < DATE '{today.isoformat()}' "
+            "AND date NOT IN (SELECT date FROM ads_monitor WHERE note = 'partial_day')")
         return row.column(0)[0].as_py()
 
     def send_alerts(self, anomalies: pa.Table, after_detect: Any = None) -> alerts.Outcome:

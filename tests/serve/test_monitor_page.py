@@ -191,6 +191,9 @@ def test_the_command_reports_a_day_and_alerts_once(lake: Path, tmp_path: Path) -
     assert "访客数" in shown.stdout and "数据缺口" in shown.stdout and "全店" in shown.stdout
     rows = json.loads(run("monitor", "--date", OUTAGE, "--format", "json").stdout)
     assert any(r["kpi"] == "visitors" and r["direction"] == "gap" for r in rows)
+    latest = json.loads(run("monitor", "--all", "--format", "json").stdout)
+    assert {r["date"] for r in latest} == {"2025-12-31"}  # not 2026-01-01, a spill past midnight
+    assert not any(r["note"] == "partial_day" for r in latest)
     quiet = run("monitor", "--date", "2025-09-10")
     assert "没有异常" in quiet.stderr
     first = run("monitor", "--date", OUTAGE, "--alert")

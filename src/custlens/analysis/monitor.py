@@ -274,6 +274,7 @@ def _judge(kpi, kind, i, day: Day, y, base, recent, residuals, uplifts,
     chance = _sampling_bounds(kind, centre, day.volume, s.z)
     if chance is not None:  # never narrower than chance alone allows
         low, high = min(low, chance[0]), max(high, chance[1])
+    low = max(low, 0.0)  # no count, amount or share is below zero
     if kind == "rate":
         small = day.volume < s.min_base
     elif kind == "count":
