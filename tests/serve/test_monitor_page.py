@@ -200,5 +200,7 @@ def test_the_command_reports_a_day_and_alerts_once(lake: Path, tmp_path: Path) -
     assert first.returncode == 0 and "已发送 1" in first.stderr, first.stderr
     again = run("monitor", "--date", OUTAGE, "--alert")
     assert "已发送 0" in again.stderr and "早已发送 1" in again.stderr
+    daily = run("build", "--monitor")  # the daily job: build, then the last complete day
+    assert daily.returncode == 0 and "告警: 新检测" in daily.stderr, daily.stderr
     sent = [json.loads(x) for x in (tmp_path / "sent.jsonl").read_text().splitlines()]
     assert len(sent) == 1 and sent[0]["date"] == OUTAGE and sent[0]["kpi"] == "visitors"
