@@ -196,10 +196,8 @@ def _campaigns(ws: Any, r: OpsReport) -> Section:
                         "Lift = GMV per day ÷ that of the daily days around it."))
 
 
-def _plans_in(ws: Any, r: OpsReport) -> list[str]:
-    """Plans whose follow-up window overlaps the period."""
-    days = int(ws.settings.get("actions.follow_up_days"))
-    plans = ws.action_plans().to_pylist()
+def _plans_in(plans: list[dict[str, Any]], r: OpsReport, days: int) -> list[str]:
+    """Plans whose follow-up window (`days`) overlaps the period."""
     return [p["plan_id"] for p in plans
             if p["as_of"] <= r.end and p["as_of"] + dt.timedelta(days=days) > r.start]
 
@@ -209,8 +207,11 @@ def _actions(ws: Any, r: OpsReport) -> tuple[Section, dict[str, dict[str, Any]]]
     revenue lift per action (for the recommendations)."""
     rows: list[dict[str, Any]] = []
     latest: dict[str, dict[str, Any]] = {}
-    labels = {a.name: a.display(r.lang) for a in ws.playbook()}
-    for plan_id in _plans_in(ws, r):
+    playbook = ws.playbook()
+    labels = {a.name: a.display(r.lang) for a in playbook}
+    plans = ws.action_plans().to_pylist()
+    running = _plans_in(plans, r, int(ws.settings.get("actions.follow_up_days")))
+    for plan_id in running:
         measured = ws.measure(plan_id)
         for x in measured.lifts.to_pylist():
             if x["metric"] not in ("revenue", "converted") or x["action"] == "(all)" \
@@ -224,10 +225,10 @@ def _actions(ws: Any, r: OpsReport) -> tuple[Section, dict[str, dict[str, Any]]]
                          "complete": measured.notes["complete"], "_metric": x["metric"]})
             if x["metric"] == "revenue":
                 latest[x["action"]] = {**x, "plan_id": plan_id}
-    for plan_id in reversed(ws.action_plans().column("plan_id").to_pylist()):
-        if all(a.name in latest for a in ws.playbook()):
+    for plan_id in reversed([p["plan_id"] for p in plans]):  # newest first
+        if all(a.name in latest for a in playbook):
             break
-        if plan_id in _plans_in(ws, r):
+        if plan_id in running:
             continue
         for x in ws.measure(plan_id).lifts.to_pylist():
             if x["metric"] == "revenue" and x["action"] != "(all)" and x["action"] not in latest:
