@@ -22,9 +22,11 @@ demo: $(APP)
 	$(BIN)/custlens demo
 
 test: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-quick: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP)
@@ -35,6 +37,7 @@ bench-quick: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf lake .pytest_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, overload
 
 import typer
 
@@ -33,6 +33,12 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="analysis date YYYY
 SinceOpt = Annotated[str | None, typer.Option("--since", help="only orders on or after this date count (default: all history)")]
 
 
+@overload
+def parse_date(text: str, flag: str) -> dt.date: ...
+@overload
+def parse_date(text: None, flag: str) -> None: ...
+@overload
+def parse_date(text: str | None, flag: str) -> dt.date | None: ...
 def parse_date(text: str | None, flag: str) -> dt.date | None:
     if text is None:
         return None

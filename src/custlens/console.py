@@ -32,5 +32,5 @@ def progress(description: str, total: float | None = None) -> Iterator[Progress]
     quiet = bool(os.environ.get("CUSTLENS_QUIET"))
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=err, transient=True, disable=quiet) as bar:
-        bar.add_task(description, total=total)
+        bar.add_task(description, total=total)  # TaskID(0): the one task callers update
         yield bar

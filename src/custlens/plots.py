@@ -160,7 +160,7 @@ def band(days: list[str], actual: list[float | None], expected: list[float | Non
                     f'stroke-width="2"{dash}/>')
     for i, hit in enumerate(flagged or []):
         if hit and actual[i] is not None:
-            body.append(f'<circle cx="{px(i):.1f}" cy="{py(actual[i]):.1f}" r="4" fill="#c33"/>')
+            body.append(f'<circle cx="{px(i):.1f}" cy="{py(float(actual[i] or 0)):.1f}" r="4" fill="#c33"/>')
     for j, (name, colour) in enumerate(zip(names, (PALETTE[0], "#66788a"), strict=True)):
         y = top + 14 + j * 18
         body.append(f'<rect x="{left + w + 14}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from custlens.engine.base import Engine
 from custlens.errors import CustlensError
 from custlens.lake import Lake, atomic_write_text
 
@@ -195,7 +196,8 @@ class DuckDBStore:
         key = (self.version(), where, tuple(params))
         total = self._totals.get(key)
         if total is None:  # a build's counts do not change: count each filter once
-            total = self._cursor().execute(f"SELECT count(*) FROM {TABLE}{where}", params).fetchone()[0]
+            row = self._cursor().execute(f"SELECT count(*) FROM {TABLE}{where}", params).fetchone()
+            total = row[0] if row else 0
             self._totals[key] = total
         rows = self._dicts(*page_sql(filters, prefix, sort, page, size, "?", COLUMNS_DUCKDB))
         return Page(rows, int(total), page, size)
@@ -330,7 +332,7 @@ def open_store(lake: Lake, url: str) -> ProfileStore:
     raise CustlensError(f"serve.store: {url!r} is not a postgresql:// URL (or empty for the embedded store)")
 
 
-def publish_profiles(lake: Lake, engine: Any, store: ProfileStore) -> str:
+def publish_profiles(lake: Lake, engine: Engine, store: ProfileStore) -> str:
     """Publish the current ads_profile build, unless the store already holds it."""
     meta = lake.current("ads_profile")
     if meta is None:

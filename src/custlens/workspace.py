@@ -354,7 +354,11 @@ class Workspace:
     def plan_actions(self, as_of: dt.date | None = None, replace: bool = False) -> plans.Plan:
         """Plan the playbook's contacts for a date (default: the day after the data)."""
         report = self.build(list(targets.NEEDS), as_of)
-        plan = plans.make(self.lake, self.engine, self.settings, as_of or report.as_of, replace)
+        day = as_of or report.as_of
+        if day is None:
+            raise CustlensError("no analysis date: the lake holds no events or orders yet",
+                                hint="import events or orders first, or give the plan date")
+        plan = plans.make(self.lake, self.engine, self.settings, day, replace)
         self._refresh()
         return plan
 

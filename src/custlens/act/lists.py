@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from custlens.act.playbook import Action
 from custlens.analysis.segments import SEGMENTS
+from custlens.engine.base import Engine
 from custlens.i18n import class_name, money
 from custlens.masking import mask_value
 from custlens.warehouse.context import sql_text
@@ -33,14 +34,14 @@ def _why(row: dict[str, Any], lang: str, currency: str) -> str:
     return " · ".join(parts)
 
 
-def _opted_out(engine: Any) -> set[tuple[str, str]]:
+def _opted_out(engine: Engine) -> set[tuple[str, str]]:
     """(customer, channel) pairs not to contact now — an opt-out after the plan counts."""
     from custlens.act.plans import optouts
 
     return set(optouts(engine).select("user_id", "contact_channel").iter_rows())
 
 
-def listing(engine: Any, plan_id: str, actions: list[Action], lang: str,
+def listing(engine: Engine, plan_id: str, actions: list[Action], lang: str,
             action: str | None = None, operator: str | None = None,
             holdout: bool = False, currency: str = "CNY", show_personal: bool = True) -> pa.Table:
     """Treated contacts of a plan (holdout too when asked), by priority then customer.

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import pyarrow as pa
 
 from custlens.act.stats import difference
+from custlens.engine.base import Engine
 from custlens.warehouse.context import sql_text
 
 METRICS = ("converted", "orders", "revenue")
@@ -32,9 +33,9 @@ class Measured:
     notes: dict[str, Any]
 
 
-def outcomes(engine: Any, plan_id: str, days: int) -> pl.DataFrame:
+def outcomes(engine: Engine, plan_id: str, days: int) -> pl.DataFrame:
     """Per planned customer: paid orders and revenue from the plan date for `days` days."""
-    return pl.from_arrow(engine.query(f"""
+    return pl.DataFrame(engine.query(f"""
         WITH plan AS (SELECT * FROM ads_action_plan WHERE plan_id = {sql_text(plan_id)})
         SELECT p.action, p.user_id, p.is_holdout, p.status,
                count(o.order_id) AS orders, coalesce(sum(o.amount), 0) AS revenue
@@ -46,12 +47,17 @@ def outcomes(engine: Any, plan_id: str, days: int) -> pl.DataFrame:
         orders=pl.col("orders").cast(pl.Float64), revenue=pl.col("revenue").cast(pl.Float64))
 
 
+def _mean(column: pl.Series) -> float:
+    """A numeric column's mean as a float (polars types the mean of any column widely)."""
+    return float(cast(float, column.mean()))
+
+
 def _groups(frame: pl.DataFrame, action: str) -> list[dict[str, Any]]:
     parts = {"treated": frame.filter(~pl.col("is_holdout")),
              "holdout": frame.filter(pl.col("is_holdout")),
              "reached": frame.filter(~pl.col("is_holdout") & pl.col("status").is_in(REACHED))}
     return [{"action": action, "group": name, "customers": part.height,
-             **{GROUP_COLUMNS[m]: (float(part[m].mean()) if part.height else None) for m in METRICS}}
+             **{GROUP_COLUMNS[m]: (_mean(part[m]) if part.height else None) for m in METRICS}}
             for name, part in parts.items()]
 
 
@@ -71,7 +77,7 @@ def _lifts(frame: pl.DataFrame, action: str) -> list[dict[str, Any]]:
     return out
 
 
-def measure(engine: Any, plan_id: str, as_of: dt.date, days: int) -> Measured:
+def measure(engine: Engine, plan_id: str, as_of: dt.date, days: int) -> Measured:
     frame = outcomes(engine, plan_id, days)
     groups: list[dict[str, Any]] = []
     lifts: list[dict[str, Any]] = []

@@ -24,6 +24,7 @@ import pyarrow as pa
 from custlens import schema
 from custlens.act import playbook, targets
 from custlens.act.playbook import Action
+from custlens.engine.base import Engine
 from custlens.errors import CustlensError
 from custlens.lake import Batch, Lake
 
@@ -58,10 +59,10 @@ def _operator(operators: tuple[str, ...], action: str, user_id: str) -> str | No
 
 
 # ---- what earlier plans, opt-outs and receipts say ------------------------------------------
-def optouts(engine: Any) -> pl.DataFrame:
+def optouts(engine: Engine) -> pl.DataFrame:
     """(user_id, contact_channel) pairs not to contact; 'all' means every channel. An
     `unsubscribed` receipt counts as an opt-out of the channel it came through."""
-    return pl.from_arrow(engine.query("""
+    return pl.DataFrame(engine.query("""
         WITH latest AS (
             SELECT user_id, contact_channel, coalesce(withdrawn, false) AS withdrawn
             FROM ods_optouts
@@ -76,18 +77,18 @@ def optouts(engine: Any) -> pl.DataFrame:
         WHERE r.outcome = 'unsubscribed'"""))
 
 
-def _earlier(engine: Any, as_of: dt.date) -> pl.DataFrame:
+def _earlier(engine: Engine, as_of: dt.date) -> pl.DataFrame:
     """Rows of plans made for earlier dates: user, channel, plan date, period end, holdout."""
-    return pl.from_arrow(engine.query(f"""
+    return pl.DataFrame(engine.query(f"""
         SELECT user_id, contact_channel, as_of, window_end, is_holdout FROM ods_action_plan
         WHERE as_of < DATE '{as_of.isoformat()}'"""))
 
 
 # ---- the steps --------------------------------------------------------------------------------
-def _eligible(engine: Any, actions: list[Action], as_of: dt.date, calendar_config: dict) -> pl.DataFrame:
+def _eligible(engine: Engine, actions: list[Action], as_of: dt.date, calendar_config: dict) -> pl.DataFrame:
     frames = []
     for rank, action in enumerate(actions):
-        found = pl.from_arrow(targets.candidates(engine, action, as_of, calendar_config))
+        found = pl.DataFrame(targets.candidates(engine, action, as_of, calendar_config))
         frames.append(found.unique("user_id", keep="first").with_columns(
             action=pl.lit(action.name), contact_channel=pl.lit(action.contact_channel),
             priority=pl.lit(action.priority, pl.Int64), rank=pl.lit(rank)))
@@ -131,7 +132,7 @@ def _select(eligible: pl.DataFrame, optouts: pl.DataFrame, earlier: pl.DataFrame
 
 
 def _finish(chosen: pl.DataFrame, actions: list[Action], plan_date: dt.date,
-            rules: dict[str, Any], engine: Any) -> pl.DataFrame:
+            rules: dict[str, Any], engine: Engine) -> pl.DataFrame:
     by_name = {a.name: a for a in actions}
     seed, default_share = int(rules["seed"]), float(rules["holdout"])
     operators = tuple(rules.get("operators") or ())
@@ -143,7 +144,7 @@ def _finish(chosen: pl.DataFrame, actions: list[Action], plan_date: dt.date,
         held = is_holdout(seed, plan_date, action, user, share)
         holdout.append(held)
         operator.append(None if held else _operator(a.operators or operators, action, user))
-    people = pl.from_arrow(engine.query("""
+    people = pl.DataFrame(engine.query("""
         SELECT c.user_id, c.segment, c.class, r.recency_days, r.frequency, r.monetary
         FROM ads_customer_class c LEFT JOIN ads_rfm r USING (user_id)"""))
     return chosen.with_columns(
@@ -168,7 +169,7 @@ def _summary(actions: list[Action], counts: dict[str, dict[str, int]], rows: pl.
 
 
 # ---- making and reading plans -------------------------------------------------------------------
-def make(lake: Lake, engine: Any, settings: Any, as_of: dt.date, replace: bool = False) -> Plan:
+def make(lake: Lake, engine: Engine, settings: Any, as_of: dt.date, replace: bool = False) -> Plan:
     """Plan `as_of` (the warehouse must be built at that date); recorded in the lake."""
     rules = dict(settings.get("actions"))
     actions = playbook.load(rules)

@@ -78,6 +78,12 @@ def _chinese_holiday(day: dt.date) -> tuple[bool, bool, bool, str | None]:
     return True, bool(on_holiday and name), makeup, name if on_holiday else None
 
 
+def _month_day(text: str) -> tuple[int, int]:
+    """A `promo_days` entry "MM-DD" as (month, day)."""
+    month, day = text.split("-")
+    return int(month), int(day)
+
+
 def _dates(entry: Any, where: str) -> tuple[list[dt.date], str | None, str | None]:
     """A `[calendar] holidays` entry: "YYYY-MM-DD", or {date | start+end, name, name_en}."""
     from custlens.errors import CustlensError
@@ -123,8 +129,7 @@ class ShopCalendar:
         makeup = frozenset(d for n, e in enumerate(config.get("makeup_workdays", []), 1)
                            for d in _dates(e, f"calendar.makeup_workdays[{n}]")[0])
         return cls(campaigns=(DEFAULT_CAMPAIGNS if china else ()) + own,
-                   promo_days=frozenset(tuple(int(x) for x in d.split("-"))
-                                        for d in config.get("promo_days", [])),
+                   promo_days=frozenset(_month_day(d) for d in config.get("promo_days", [])),
                    monthly_promo=china, chinese=china, holidays=tuple(holidays),
                    makeup_workdays=makeup)
 

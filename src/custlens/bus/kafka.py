@@ -241,8 +241,9 @@ class BusConsumer:
                 messages = self.consumer.consume(self.batch_size, 1.0)
                 good = [m for m in messages if m.error() is None]
                 for m in messages:
-                    if m.error() is not None and m.error().fatal():
-                        raise CustlensError(f"Kafka: {m.error()}")
+                    error = m.error()
+                    if error is not None and error.fatal():
+                        raise CustlensError(f"Kafka: {error}")
                 if good:
                     self._write(good)
                     idle_since = time.time()
@@ -415,7 +416,7 @@ def status(lake: Lake, bus: BusUrl, group: str, settings: dict[str, Any]) -> pa.
             done = tp.offset if tp.offset >= 0 else None
             rows.append({"topic": bus.topic, "partition": tp.partition, "committed": done,
                          "end": high, "lag": max(high - (done or low), 0),
-                         "lake_last": held.get((tid, tp.partition)),
+                         "lake_last": held.get((tid or "", tp.partition)),
                          "quarantined": quarantined.get(tp.partition, 0)})
     finally:
         consumer.close()

@@ -227,8 +227,10 @@ class DatabaseSync:
                 committed, _ = self._committed()
                 last = committed if committed is not None else _from_json(job.last_value)
                 query = select(table)
-                upper = None
-                if job.mode == "append":
+                upper: Any = None
+                if check is None:  # a full copy: every row, in no order
+                    pass
+                elif job.mode == "append":
                     if last is not None:
                         query = query.where(check > last)
                     query = query.order_by(check)
@@ -296,7 +298,7 @@ class DatabaseSync:
 
     @staticmethod
     def _arrow(rows: list[tuple], names: list[str], schema: pa.Schema) -> pa.Table:
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
         # pyarrow turns zoned datetimes into UTC instants itself
         arrays = [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)]
         return pa.Table.from_arrays(arrays, schema=schema)
@@ -328,6 +330,7 @@ class DatabaseSync:
                                    staged, chunk.num_rows, 0, options)
 
     def _ingest_canonical(self, chunk: pa.Table) -> None:
+        assert self.job.as_table is not None  # the caller asked for canonical rows
         kind = self.job.as_table.replace("-", "_")
         tmp_root = self.lake.ops("tmp")
         tmp_root.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,8 +138,8 @@ SAFE_KEY = re.compile(r"^[\w.@\- ]{1,120}$")
 
 
 def json_lines_source(con: duckdb.DuckDBPyConnection, data: bytes, offset: int, line: int,
-                      ensure: tuple[str, ...], lines: list[int] | None = None,
-                      offsets: list[int] | None = None,
+                      ensure: tuple[str, ...], lines: Sequence[int] | np.ndarray | None = None,
+                      offsets: Sequence[int] | np.ndarray | None = None,
                       extra: dict[str, pa.Array] | None = None,
                       texts: list[str] | None = None) -> Source:
     """JSON lines parsed inside DuckDB (vectorized): the agent's and the bus's fast path.
@@ -151,7 +151,7 @@ def json_lines_source(con: duckdb.DuckDBPyConnection, data: bytes, offset: int, 
     the event id of events that have none, so a re-sent line keeps its id. `texts` gives
     the records already decoded (Kafka messages) instead of `data`.
     """
-    parts = data.split(b"\n")
+    parts: list[bytes] | list[str] = data.split(b"\n")
     parts.pop()  # data ends with a newline
     if texts is not None:
         parts = texts

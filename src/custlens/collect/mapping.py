@@ -178,13 +178,13 @@ class Mapping:
                 )
         plans = []
         for f in self.spec.schema:
-            col = self.explicit.get(f.name)
-            if col is None:
+            column: str | None = self.explicit.get(f.name)
+            if column is None:
                 for cand in (f.name, *SYNONYMS.get(f.name, ())):
                     if norm_header(cand) in by_norm:
-                        col = by_norm[norm_header(cand)]
+                        column = by_norm[norm_header(cand)]
                         break
-            plans.append(FieldPlan(f.name, col, _kind(f), f.name in self.spec.required))
+            plans.append(FieldPlan(f.name, column, _kind(f), f.name in self.spec.required))
         missing = [p.name for p in plans if p.required and p.column is None
                    and p.name not in self.constants]
         if missing:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from custlens import schema
+from custlens.engine.base import Engine
 from custlens.errors import CustlensError
 from custlens.lake import Lake
 
@@ -25,7 +25,7 @@ def typed_empty(arrow_schema: pa.Schema) -> str:
     return f"SELECT {cols} WHERE false"
 
 
-class DuckDBEngine:
+class DuckDBEngine(Engine):
     name = "duckdb"
 
     def __init__(self, lake: Lake, threads: int | None = None) -> None:
@@ -38,22 +38,13 @@ class DuckDBEngine:
             self.con.execute(f"SET threads = {int(threads)}")
         self.refresh()
 
-    # ---- catalogue -----------------------------------------------------------------
-    def refresh(self) -> None:
-        for table in schema.TABLES:
-            self._register_ods(f"ods_{table}", self.lake.ods_files(table), schema.ods_schema(table))
-        self._register_ods("ods_rejected", self.lake.rejected_files(), schema.REJECTED, hive=False)
-        self._register_synced()
-        for table in self.lake.built_tables():
-            self._register_built(table)
-        self._register_batches()
-
+    # ---- catalogue (the walk is Engine.refresh) -------------------------------------
     def _register_ods(self, name: str, files: list[Path], arrow_schema: pa.Schema,
-                      hive: bool = True) -> None:
+                      partitioned: bool = True) -> None:
         if not files:
             body = typed_empty(arrow_schema)
         else:
-            partitioned = hive and "dt" in arrow_schema.names
+            partitioned = partitioned and "dt" in arrow_schema.names
             opts = ", hive_partitioning = true, hive_types = {'dt': 'DATE'}" if partitioned else ""
             scan = f"read_parquet({_sql_list(files)}, union_by_name = true{opts})"
             body = f"SELECT {', '.join(arrow_schema.names)} FROM {scan}"
@@ -69,11 +60,9 @@ class DuckDBEngine:
                 body = f"SELECT {cols} FROM {scan}"
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
 
-    def _register_synced(self) -> None:
-        """ods_sync_<job>: a database table as copied, in the source's own columns."""
-        for table, paths in self.lake.synced_files().items():
-            self.con.execute(f"CREATE OR REPLACE VIEW ods_{table} AS SELECT * FROM "
-                             f"read_parquet({_sql_list(paths)}, union_by_name = true)")
+    def _register_synced(self, name: str, files: list[Path]) -> None:
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                         f"read_parquet({_sql_list(files)}, union_by_name = true)")
 
     def _register_built(self, table: str, dates: set[str] | None = None) -> None:
         meta = self.lake.current(table)
@@ -106,9 +95,6 @@ class DuckDBEngine:
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
                              f"({self._bodies[name]}) WHERE {column} IN ({days})")
 
-    def _register_batches(self) -> None:
-        self.register_arrow("ops_batches", self.lake.batches_table())
-
     # ---- running -------------------------------------------------------------------
     def query(self, sql: str) -> pa.Table:
         try:
@@ -134,10 +120,6 @@ class DuckDBEngine:
             self.con.unregister(name)
         self.con.register(name, table)
         self._registered.add(name)
-
-    def write_arrow(self, table: pa.Table, dest: Path) -> int:
-        pq.write_table(table, dest / "part-0.parquet")
-        return table.num_rows
 
     def close(self) -> None:
         self.con.close()

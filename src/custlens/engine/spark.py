@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from custlens import schema
 from custlens.config import DEFAULTS
+from custlens.engine.base import Engine
 from custlens.errors import CustlensError
 from custlens.lake import Lake
 
@@ -128,7 +128,7 @@ def _session(conf: dict[str, str]) -> Any:
     return spark
 
 
-class SparkEngine:
+class SparkEngine(Engine):
     name = "spark"
 
     def __init__(self, lake: Lake, options: dict[str, Any] | None = None,
@@ -157,22 +157,16 @@ class SparkEngine:
         return tree.sql(dialect=_dialect())
 
     # ---- catalogue -----------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Register what changed since the last call (the build calls this after every model;
-        the schemas are known, so no file is opened to infer one)."""
-        for table in schema.TABLES:
-            self._register_ods(f"ods_{table}", self.lake.ods_files(table), schema.ods_schema(table),
-                               self.lake.root / "ods" / table)
-        self._register_ods("ods_rejected", self.lake.rejected_files(), schema.REJECTED, None)
-        for table, paths in self.lake.synced_files().items():  # the source's own columns
-            if self._changed(f"ods_{table}", tuple(paths)):
-                self.spark.read.option("mergeSchema", "true").parquet(
-                    *[self.uri(p) for p in paths]).createOrReplaceTempView(f"ods_{table}")
-        batches = self.lake.batches_table()
+    # Engine.refresh walks the catalogue; each step below registers only what changed since
+    # the last call, since a Spark view costs a planning round-trip to the JVM.
+    def _register_synced(self, name: str, files: list[Path]) -> None:
+        if self._changed(name, tuple(files)):
+            self.spark.read.option("mergeSchema", "true").parquet(
+                *[self.uri(p) for p in files]).createOrReplaceTempView(name)
+
+    def _register_batches(self, batches: pa.Table) -> None:
         if self._changed("ops_batches", batches.column("batch_id").to_pylist()):
             self.register_arrow("ops_batches", batches)
-        for table in self.lake.built_tables():
-            self._register_built(table)
 
     def _changed(self, name: str, key: Any) -> bool:
         if self._keys.get(name) == key:
@@ -181,7 +175,7 @@ class SparkEngine:
         return True
 
     def _register_ods(self, name: str, files: list[Path], arrow_schema: pa.Schema,
-                      base: Path | None) -> None:
+                      partitioned: bool = True) -> None:
         if not self._changed(name, tuple(files)):
             return
         ddl = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in arrow_schema)
@@ -189,7 +183,8 @@ class SparkEngine:
             df = self.spark.createDataFrame([], ddl)
         else:
             reader = self.spark.read.schema(ddl)
-            if base is not None and "dt" in arrow_schema.names:
+            if partitioned and "dt" in arrow_schema.names:
+                base = self.lake.root / "ods" / name.removeprefix("ods_")
                 reader = reader.option("basePath", self.uri(base))
             df = reader.parquet(*[self.uri(f) for f in files]).select(*arrow_schema.names)
         df.createOrReplaceTempView(name)
@@ -249,10 +244,6 @@ class SparkEngine:
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
-
-    def write_arrow(self, table: pa.Table, dest: Path) -> int:
-        pq.write_table(table, dest / "part-0.parquet")
-        return table.num_rows
 
     def close(self) -> None:
         pass  # the session is the process's: stopping it would end every other user of it

@@ -132,8 +132,8 @@ def _anomalies(ws: Any, r: OpsReport) -> Section:
     series = ws.sql(f"""SELECT date, actual, expected, low, high, is_anomaly FROM ads_monitor
         WHERE scope = 'all' AND kpi = 'gmv' AND date BETWEEN DATE '{r.start}' AND DATE '{r.end}'
         ORDER BY date""").to_pylist()
-    chart = plots.band([str(s["date"]) for s in series], *([s[k] for s in series] for k in
-                       ("actual", "expected", "low", "high")),
+    actual, expected, low, high = ([s[k] for s in series] for k in ("actual", "expected", "low", "high"))
+    chart = plots.band([str(s["date"]) for s in series], actual, expected, low, high,
                        pick(r.lang, "每日成交额与预期区间", "GMV per day against its expected band"),
                        [bool(s["is_anomaly"]) for s in series],
                        (pick(r.lang, "实际", "actual"), pick(r.lang, "预期", "expected"))) if series else ""

@@ -12,8 +12,10 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
+from rich.progress import TaskID
 
 from custlens import console
 from custlens.config import Settings
@@ -48,7 +50,7 @@ def _fingerprint(model: Model, ctx: BuildContext, known: dict[str, str]) -> str:
     (its dated inputs count per date, in warehouse/incremental.py): its *static* part."""
     _, module = registry.models()[model.name]
     dated = {name for name, _ in model.incremental}
-    parts = {
+    parts: dict[str, Any] = {
         "code": model.code_hash(module),
         "forgets": ctx.forgets,
         "params": {p: ctx.param(p) for p in model.params},
@@ -164,10 +166,10 @@ def build(lake: Lake, settings: Settings, engine: Engine, targets: list[str] | N
         plan = registry.order(targets)
         with console.progress("building the warehouse", total=len(plan)) as bar:
             for model in plan:
-                bar.update(0, description=f"building {model.name}")
+                bar.update(TaskID(0), description=f"building {model.name}")
                 _build_one(model, ctx, known, report,
                            forced=force and (targets is None or model.name in targets))
-                bar.advance(0)
+                bar.advance(TaskID(0))
         if any(m.params and "as_of" in m.params for m in plan):
             report.as_of = ctx.as_of
         run.rows_out = sum(report.rows.values())

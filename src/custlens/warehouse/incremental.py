@@ -37,6 +37,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from custlens.engine.base import Engine
 from custlens.lake import Lake, date_of_path
 from custlens.schema import arrow_to_sql
 from custlens.warehouse.model import Model
@@ -194,7 +195,7 @@ def link_kept(lake: Lake, model: Model, plan: DatePlan, tmp: Path) -> None:
                 os.link(path, dest / path.name)
 
 
-def link_unchanged(lake: Lake, model: Model, engine: Any, dates: set[str],
+def link_unchanged(lake: Lake, model: Model, engine: Engine, dates: set[str],
                    columns: list[list[str]], tmp: Path) -> set[str]:
     """Link the ODS files of the dates among `dates` that pass through unchanged; returns
     the dates linked (the caller computes the others)."""

@@ -93,7 +93,7 @@ def _currency_warning(table: Sheet, shop_currency: str) -> str | None:
     i = table.column("Currency")
     if i is None:
         return None
-    seen = sorted({cells[i] for _, cells in table.rows if i < len(cells) and cells[i]})
+    seen = sorted({str(cells[i]) for _, cells in table.rows if i < len(cells) and cells[i]})
     if len(seen) > 1:
         return f"the file mixes currencies ({', '.join(seen)}): amounts are added as they are"
     if seen and seen[0].upper() != shop_currency.upper():

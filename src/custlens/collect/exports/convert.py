@@ -16,6 +16,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from custlens.collect.exports.layouts import Layout
 from custlens.collect.exports.sniff import DIGITS, Sheet, header_key
@@ -228,8 +229,8 @@ class _Reader:
 
 def _raw(sheet: Sheet, cells: list, personal: set[int]) -> str:
     """The row as text for the quarantine, personal columns masked."""
-    shown = [(mask_value("phone", c) if _phone_like(sheet.keys[i]) else "***")
-             if i in personal and c else (c or "") for i, c in enumerate(cells)]
+    shown = [((mask_value("phone", c) or "") if _phone_like(sheet.keys[i]) else "***")
+             if i in personal and c else str(c or "") for i, c in enumerate(cells)]
     return ",".join(shown)
 
 
@@ -305,7 +306,7 @@ def _read_row(reader: _Reader, layout: Layout, cells: list, line: int, warn: lis
                 warn.append(f"no buyer column: {key} (a weak key, nearer a household than a person) "
                             "identifies buyers")
                 break
-    line_rec = None
+    line_rec: dict[str, Any] | None = None
     if "item_id" in reader.col:
         qty_text = reader.get(cells, "qty")
         try:
@@ -340,7 +341,7 @@ def _read_row(reader: _Reader, layout: Layout, cells: list, line: int, warn: lis
     if line_rec is not None:
         line_rec["order_ts"] = order_ts
         if line_rec["price"] is None and amount is not None and line_rec["qty"] not in (None, "0"):
-            line_rec["price"] = str(amount / Decimal(line_rec["qty"]))
+            line_rec["price"] = str(amount / Decimal(str(line_rec["qty"])))
     return {"line": line_rec, "person": person,
             "order": {"_line": line, "order_id": order_id, "user_id": user, "order_ts": order_ts,
                       "status": status, "amount": amount, "refund": refund}}

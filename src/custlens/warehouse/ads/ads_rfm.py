@@ -134,7 +134,8 @@ def run(ctx: BuildContext) -> str:
     cuts = (rfm.breakpoints(-x[:, 0]), rfm.breakpoints(x[:, 1]), rfm.breakpoints(x[:, 2]))
     if len(x):
         raw_mu, raw_sd = _exact_mean_std(x, keep_zero=True)
-        means, sds = tuple(float(v) for v in raw_mu), tuple(float(v) for v in raw_sd)
+        means = (float(raw_mu[0]), float(raw_mu[1]), float(raw_mu[2]))
+        sds = (float(raw_sd[0]), float(raw_sd[1]), float(raw_sd[2]))
     else:
         means, sds = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
     threshold = _spend_threshold(x[:, 2], cls["spend_threshold"])
@@ -144,9 +145,9 @@ def run(ctx: BuildContext) -> str:
              "mode": seg["mode"], "as_of": str(ctx.as_of),
              "monetary_is_count": ctx.param("orders_from") == "events"}
     if seg["mode"] == "kmeans" and ids:
-        source, named = _kmeans(ctx, base, ids, x, means, sds, notes)  # type: ignore[arg-type]
+        source, named = _kmeans(ctx, base, ids, x, means, sds, notes)
     else:
-        source, named = _rules(base, means, sds)  # type: ignore[arg-type]
+        source, named = _rules(base, means, sds)
     ctx.notes["ads_rfm"] = notes
     thresholds = ", ".join(f"{_double(v)} AS {d}_threshold" for d, v in zip("rfm", means, strict=True))
     return f"""
