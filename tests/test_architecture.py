@@ -27,12 +27,10 @@ LAYERS: list[set[str]] = [
     {"warehouse"},
     {"act"},
     {"store"},  # the profile store
-    {"forget", "segment_views"},
+    {"forget", "views"},  # views: each analysis defined once
     {"workspace"},
     {"serve"},
-    {"cli_common"},
-    {"cli_actions", "cli_import", "cli_monitor", "cli_segments", "cli_warehouse"},
-    {"cli"},
+    {"cli"},  # a package: one module per command group
 ]
 RANK = {unit: n for n, layer in enumerate(LAYERS) for unit in layer}
 

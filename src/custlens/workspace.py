@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from custlens import console, schema
+from custlens import console, schema, views
 from custlens.act import alerts, lists, plans, playbook, targets
 from custlens.act.measure import Measured, measure
 from custlens.analysis import segments
@@ -40,17 +40,7 @@ if TYPE_CHECKING:
 
 PRESETS = ("taobao", "online-retail", "cdnow")
 KPI_ORDER = tuple(KPIS)
-FUNNEL_BREAKDOWNS = ("all", "day", "period", "channel", "category")
-_KIND_ORDER = ("CASE kind WHEN 'campaign' THEN 0 WHEN 'promo_day' THEN 1 WHEN 'holiday' THEN 2 "
-               "ELSE 3 END")
-# one row per operational class: size, share, lapsed, campaign-only (CLI, report, web)
-CLASS_SUMMARY_SQL = """
-            SELECT class, count(*) AS customers, count(*) / sum(count(*)) OVER () AS share,
-                   count(*) FILTER (WHERE is_lapsed) AS lapsed,
-                   count(*) FILTER (WHERE is_campaign_only) AS campaign_only
-            FROM ads_customer_class GROUP BY class
-            ORDER BY CASE class WHEN 'core' THEN 0 WHEN 'low_repurchase' THEN 1
-                                WHEN 'intent' THEN 2 ELSE 3 END"""
+FUNNEL_BREAKDOWNS = views.VIEWS["funnel"].choices[0].values
 # the eight names: buyers per name in cluster mode (tiers added up) beside rule mode's
 SEGMENT_NAMES_SQL = """
             WITH names AS (SELECT * FROM (VALUES {names}) AS t(segment, segment_en, segment_rank)),
@@ -262,17 +252,25 @@ class Workspace:
     def rfm(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
         return self.read("ads_rfm", as_of, since, order_by="user_id")
 
+    def view(self, name: str, as_of: dt.date | None = None, since: dt.date | None = None,
+             where: str = "", **choices: str | None) -> pa.Table:
+        """An analysis by its one definition (custlens.views): its table brought up to date,
+        filtered by the choices (defaults filled in), in the view's row order."""
+        v = views.view(name)
+        chosen = v.choose(choices)
+        self.build([v.table], as_of, since)
+        return self.engine.query(v.sql(chosen, where))
+
     def class_summary(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
-        self.build(["ads_customer_class"], as_of, since)
-        return self.engine.query(CLASS_SUMMARY_SQL)
+        return self.view("classes", as_of, since)
 
     # ---- analyses (each an ADS table; see its model for the definitions) ---------------
     def periods(self, as_of: dt.date | None = None) -> pa.Table:
         """Every period instance: campaign phases, promo days, holidays, months of daily days."""
-        return self.read("ads_periods", as_of, order_by="start_date, kind")
+        return self.view("periods", as_of)
 
     def period_kinds(self, as_of: dt.date | None = None) -> pa.Table:
-        return self.read("ads_period_kinds", as_of, order_by=_KIND_ORDER + ", day_type")
+        return self.view("period_kinds", as_of)
 
     def campaign_carts(self, as_of: dt.date | None = None) -> pa.Table:
         return self.read("ads_campaign_carts", as_of, order_by="peak_date")
@@ -286,18 +284,14 @@ class Workspace:
 
     def funnel(self, by: str = "all", as_of: dt.date | None = None,
                since: dt.date | None = None) -> pa.Table:
-        _check_choice("--by", by, FUNNEL_BREAKDOWNS)
-        return self.read("ads_funnel", as_of, since, where=f"breakdown = '{by}'",
-                         order_by="visitors DESC, value" if by in ("channel", "category") else "value")
+        return self.view("funnel", as_of, since, by=by)
 
     def hourly(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
         return self.read("ads_hourly", as_of, since, order_by="weekday, hour")
 
     def repurchase(self, level: str = "category", as_of: dt.date | None = None,
                    since: dt.date | None = None) -> pa.Table:
-        _check_choice("--level", level, ("category", "item"))
-        return self.read("ads_repurchase", as_of, since, where=f"level = '{level}'",
-                         order_by="rate_rank, key")
+        return self.view("repurchase", as_of, since, level=level)
 
     def membership_invites(self, as_of: dt.date | None = None,
                            since: dt.date | None = None) -> pa.Table:
@@ -310,18 +304,14 @@ class Workspace:
     def channels(self, attribution: str | None = None, as_of: dt.date | None = None,
                  since: dt.date | None = None) -> pa.Table:
         attribution = attribution or self.settings.get("channels.attribution")
-        _check_choice("--attribution", attribution, ("last", "first", "linear"))
-        return self.read("ads_channels", as_of, since, where=f"attribution = '{attribution}'",
-                         order_by="revenue DESC, channel, ad_campaign")
+        return self.view("channels", as_of, since, attribution=attribution)
 
     def retention(self, by: str = "month", as_of: dt.date | None = None) -> pa.Table:
-        _check_choice("--by", by, ("month", "week"))
-        return self.read("ads_retention", as_of, where=f"unit = '{by}'",
-                         order_by="cohort, periods_since")
+        return self.view("retention", as_of, by=by)
 
     def clv(self, as_of: dt.date | None = None, since: dt.date | None = None) -> pa.Table:
         """Per buyer: BG/NBD + Gamma-Gamma predictions; the parameters are in clv_notes()."""
-        return self.read("ads_clv", as_of, since, order_by="expected_value DESC NULLS LAST, user_id")
+        return self.view("clv", as_of, since)
 
     def migration(self, start: dt.date, end: dt.date) -> tuple[pa.Table, pa.Table]:
         """Segments at two dates: the from × to matrix, and who fell from 重要价值客户.

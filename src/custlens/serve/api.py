@@ -58,7 +58,9 @@ from custlens.serve.deps import (
     range_sql,
 )
 from custlens.store import SORTS, open_store, publish_profiles
-from custlens.workspace import CLASS_SUMMARY_SQL, Workspace, k_table, segment_view_sql
+from custlens.views import columns as view_columns
+from custlens.views import view as analysis
+from custlens.workspace import Workspace, k_table, segment_view_sql
 
 WEB = Path(__file__).parent / "web"
 class Login(BaseModel):
@@ -173,7 +175,7 @@ class Api:
             return Response(data, media_type="application/vnd.openxmlformats-officedocument."
                             "spreadsheetml.sheet",
                             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-        return {"columns": [{"name": c, "label": i18n.heading(c, lang)} for c in table.column_names],
+        return {"columns": [view_columns.meta(c, lang) for c in table.column_names],
                 "rows": json_rows(table), "total": table.num_rows if total is None else total,
                 "page": page, "size": size}
 
@@ -334,10 +336,26 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
     def read(name: str, order: str, where: str = "") -> pa.Table:
         return api.query(f"SELECT * FROM {name}{(' WHERE ' + where) if where else ''} ORDER BY {order}")
 
-    def answer(key: str, lang: Lang | None, fmt: Download, name: str, order: str, where: str = "") -> Any:
-        """An ADS table as a cached answer (or a fresh download)."""
-        code = lang_of(api, lang)
-        return api.cached((key, code, fmt), lambda: api.table(read(name, order, where), code, fmt, key))
+    def answer(name: str, lang: Lang | None, fmt: Download, where: str = "", **given: str | None) -> Any:
+        """An analysis by its one definition (custlens.views) as a cached answer (or a fresh
+        download): its rows, its columns' headings, kinds and words, its title and chart."""
+        code, v = lang_of(api, lang), analysis(name)
+        chosen = v.choose(given)
+
+        def make() -> Any:
+            body = api.table(api.query(v.sql(chosen, where)), code, fmt, name)
+            if isinstance(body, dict):
+                body["title"] = v.heading(chosen, code)
+                body["choices"] = {c.name: [{"value": x, "label": c.words(x, code)} for x in c.values]
+                                   for c in v.choices}
+                if v.chart:
+                    body["chart"] = {"label": v.chart.label, "value": v.chart.value,
+                                     "title": i18n.pick(code, *v.chart.title), "percent": v.chart.percent}
+                if v.derived:
+                    for column, label in v.derived.items():
+                        body["rows"] = [{**r, column: label(r, code)} for r in body["rows"]]
+            return body
+        return api.cached((name, tuple(sorted(chosen.items())), where, code, fmt), make)
 
     @app.get("/api/overview", tags=["analyses"])
     async def overview(_: Analysts, lang: LangQ = None, start: StartQ = None,
@@ -392,11 +410,7 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
 
     @app.get("/api/classes", tags=["analyses"])
     async def classes(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        def make() -> Any:
-            return api.table(api.query(CLASS_SUMMARY_SQL), lang_of(api, lang), fmt, "classes")
-        return api.cached(("classes", lang_of(api, lang), fmt), make)
-
-
+        return answer("classes", lang, fmt)
 
     @app.get("/api/periods", tags=["analyses"])
     async def periods(_: Analysts, view: Annotated[str, Query(pattern="^(kinds|instances)$")] = "kinds",
@@ -406,13 +420,12 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
         """Period kinds (campaign vs daily), or period instances filtered by kind and by a
         date range (instances that overlap it)."""
         check_range(start, end)
+        if view == "kinds":
+            return answer("period_kinds", lang, fmt, f"kind = '{kind}'" if kind else "")
         where = " AND ".join(x for x in (f"kind = '{kind}'" if kind else "",
                                          f"end_date >= DATE '{start}'" if start else "",
                                          f"start_date <= DATE '{end}'" if end else "") if x)
-        if view == "kinds":
-            return answer(f"periods-kinds-{kind}", lang, fmt, "ads_period_kinds", "kind, day_type",
-                          f"kind = '{kind}'" if kind else "")
-        return answer(f"periods-{kind}-{start}-{end}", lang, fmt, "ads_periods", "start_date, kind", where)
+        return answer("periods", lang, fmt, where)
 
     @app.get("/api/funnel", tags=["analyses"])
     async def funnel(_: Analysts, by: Annotated[str, Query(pattern="^(all|day|period|channel|category)$")] = "all",
@@ -420,32 +433,30 @@ def _analysis_routes(app: FastAPI, api: Api) -> None:
                      lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
         """The funnel overall or broken down; by day within start..end when given."""
         check_range(start, end)
-        days = f" AND {range_sql('CAST(value AS DATE)', start, end)}" if by == "day" else ""
-        return answer(f"funnel-{by}-{start}-{end}", lang, fmt, "ads_funnel", "visitors DESC, value",
-                      f"breakdown = '{by}'{days}")
+        days = range_sql("CAST(value AS DATE)", start, end) if by == "day" and (start or end) else ""
+        return answer("funnel", lang, fmt, days, by=by)
 
     @app.get("/api/retention", tags=["analyses"])
     async def retention(_: Analysts, by: Annotated[str, Query(pattern="^(month|week)$")] = "month",
-                  lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return answer(f"retention-{by}", lang, fmt, "ads_retention", "cohort, periods_since", f"unit = '{by}'")
+                        lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        return answer("retention", lang, fmt, by=by)
 
     @app.get("/api/repurchase", tags=["analyses"])
     async def repurchase(_: Analysts, level: Annotated[str, Query(pattern="^(category|item)$")] = "category",
-                   lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        return answer(f"repurchase-{level}", lang, fmt, "ads_repurchase", "rate_rank, key", f"level = '{level}'")
+                         lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
+        return answer("repurchase", lang, fmt, level=level)
 
     @app.get("/api/channels", tags=["analyses"])
     async def channels(_: Analysts, attribution: Annotated[str, Query(pattern="^(last|first|linear)$")] = "last",
                        channel: Annotated[str | None, Query(max_length=64, pattern=r"^[\w.\-]+$")] = None,
                        lang: LangQ = None, fmt: FormatQ = Download.json) -> Any:
-        where = f"attribution = '{attribution}'" + (f" AND channel = '{channel}'" if channel else "")
-        return answer(f"channels-{attribution}-{channel}", lang, fmt, "ads_channels",
-                      "revenue DESC, channel, ad_campaign", where)
+        return answer("channels", lang, fmt, f"channel = '{channel}'" if channel else "",
+                      attribution=attribution)
 
     @app.get("/api/clv", tags=["analyses"])
     def clv(_: Analysts, lang: LangQ = None, fmt: FormatQ = Download.json,
             page: PageQ = 1, size: SizeQ = 100) -> Any:
-        table, total = api.paged("ads_clv", "expected_value DESC NULLS LAST, user_id", page, size)
+        table, total = api.paged("ads_clv", analysis("clv").order, page, size)
         out = api.table(table, lang_of(api, lang), fmt, "clv", page, size, total)
         if isinstance(out, dict):
             out["notes"] = {k: json_safe(v) for k, v in api.ws.clv_notes().items()}

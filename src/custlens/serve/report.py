@@ -15,8 +15,11 @@ from contextvars import ContextVar
 from html import escape
 from typing import Any
 
-from custlens import plots, segment_views
-from custlens.i18n import class_name, heading, kind_name, money, pick
+from custlens import plots
+from custlens.i18n import heading, money, pick
+from custlens.views import chart_svg, view
+from custlens.views import segments as segment_views
+from custlens.views.columns import cell_text
 
 CSS = """
 body{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;margin:24px auto;
@@ -35,26 +38,21 @@ CURRENCY: ContextVar[str] = ContextVar("currency", default="CNY")  # the shop's,
 
 
 
-def _cell(value: Any, kind: str, lang: str) -> str:
-    if value is None:
-        return "—"
-    if kind == "money":
-        return money(value, lang, CURRENCY.get())
-    if kind == "pct":
-        return f"{value:.1%}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return escape(str(value))
-
-
-def _table(rows: list[dict[str, Any]], columns: dict[str, str], lang: str) -> str:
-    """columns: name → kind (text, money, pct, num)."""
+def _table(rows: list[dict[str, Any]], columns: list[str] | tuple[str, ...], lang: str) -> str:
+    """Rows under translated headings, each value formatted by its column's kind."""
     head = "".join(f"<th>{escape(heading(c, lang))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c), k, lang)}</td>" for c, k in columns.items())
-                   + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{cell_text(c, r.get(c), lang, CURRENCY.get())}</td>"
+                                    for c in columns) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _analysis(ws, name: str, lang: str, limit: int | None = None, **choices: str) -> str:
+    """An analysis by its one definition: the chart, then the table of the shown columns."""
+    v = view(name)
+    table = ws.view(name, **choices)
+    if limit is not None:
+        table = table.slice(0, limit)
+    return chart_svg(v, table, lang) + _table(v.present(table, lang).to_pylist(), v.shown, lang)
 
 
 def _kpis(ws, lang: str) -> str:
@@ -87,37 +85,27 @@ def _segments(ws, lang: str) -> str:
     rows, notes = table.to_pylist(), ws.rfm_notes()
     label = segment_views.label_column(lang)
     chart = segment_views.chart("segments", table, notes, lang)
-    kinds = {label: "text", "customers": "num", "share": "pct", "mean_recency_days": "num",
-             "mean_frequency": "num", "mean_monetary": "money", "monetary_share": "pct",
-             "borderline": "text"}
+    kinds = (label, "customers", "share", "mean_recency_days", "mean_frequency", "mean_monetary",
+             "monetary_share", "borderline")
     names = ws.segment_view("names").to_pylist()
     name = "segment" if lang == "zh" else "segment_en"
     parts = [f'<p class="note">{escape(ws.segment_caption(lang))}</p>', chart, _table(rows, kinds, lang),
              f"<h3>{escape(segment_views.title('names', notes, lang))}</h3>",
-             _table(names, {name: "text", "customers": "num", "tiers": "num", "rule_customers": "num"}, lang)]
+             _table(names, (name, "customers", "tiers", "rule_customers"), lang)]
     k = ws.segment_view("k")
     if k.num_rows:
         parts += [segment_views.chart("k", k, notes, lang),
-                  _table(k.to_pylist(), {"k": "num", "silhouette": "num", "calinski_harabasz": "num",
-                                         "min_share": "pct", "stability": "num", "chosen": "text"}, lang)]
+                  _table(k.to_pylist(), ("k", "silhouette", "calinski_harabasz", "min_share",
+                                         "stability", "chosen"), lang)]
     return "".join(parts)
 
 
 def _classes(ws, lang: str) -> str:
-    rows = [{**r, "class_name": class_name(r["class"], lang)} for r in ws.class_summary().to_pylist()]
-    chart = plots.bars([r["class_name"] for r in rows], [r["customers"] for r in rows],
-                       pick(lang, "运营分类", "Operational classes"))
-    return chart + _table(rows, {"class_name": "text", "customers": "num", "share": "pct",
-                                 "lapsed": "num", "campaign_only": "num"}, lang)
+    return _analysis(ws, "classes", lang)
 
 
 def _periods(ws, lang: str) -> str:
-    rows = [{**r, "kind": kind_name(r["kind"], lang) + (f" · {r['day_type']}" if r["day_type"] else "")}
-            for r in ws.period_kinds().to_pylist()]
-    chart = plots.bars([r["kind"] for r in rows], [r["gmv_per_day"] for r in rows],
-                       pick(lang, "日均GMV：大促 vs 日常", "GMV per day: campaigns vs daily"))
-    return chart + _table(rows, {"kind": "text", "days": "num", "visitors_per_day": "num",
-                                 "gmv_per_day": "money", "conversion": "pct", "gmv_lift": "num"}, lang)
+    return _analysis(ws, "period_kinds", lang)
 
 
 def _funnel(ws, lang: str) -> str:
@@ -132,20 +120,11 @@ def _funnel(ws, lang: str) -> str:
 
 
 def _repurchase(ws, lang: str) -> str:
-    rows = ws.repurchase().to_pylist()[:10]
-    chart = plots.bars([r["key"] for r in rows], [r["repurchase_rate"] for r in rows],
-                       pick(lang, "复购率最高的类目", "Categories by repurchase rate"), percent=True)
-    return chart + _table(rows, {"key": "text", "buyers": "num", "repurchase_rate": "pct",
-                                 "median_gap_days": "num", "is_membership_candidate": "text"}, lang)
+    return _analysis(ws, "repurchase", lang, limit=10)
 
 
 def _channels(ws, lang: str) -> str:
-    rows = ws.channels().to_pylist()
-    chart = plots.bars([f"{r['channel']} {r['ad_campaign']}".strip() for r in rows],
-                       [r["revenue"] for r in rows], pick(lang, "各渠道收入", "Revenue by channel"))
-    return chart + _table(rows, {"channel": "text", "ad_campaign": "text", "visitors": "num",
-                                 "conversion": "pct", "cost": "money", "revenue": "money",
-                                 "roas": "num"}, lang)
+    return _analysis(ws, "channels", lang, attribution=ws.settings.get("channels.attribution"))
 
 
 def _clv(ws, lang: str) -> str:
@@ -156,8 +135,7 @@ def _clv(ws, lang: str) -> str:
     params = ", ".join(f"{k} = {notes[k]:.3g}" for k in ("r", "alpha", "a", "b", "p", "q", "gamma"))
     return (f'<p class="note">BG/NBD + Gamma-Gamma ({escape(notes["unit"])}): {params}; '
             f'{pick(lang, "预测期", "horizon")} {notes["horizon_days"]} {pick(lang, "天", "days")}</p>'
-            + _table(top, {"user_id": "text", "frequency": "num", "p_alive": "pct",
-                           "expected_purchases": "num", "expected_value": "money"}, lang))
+            + _table(top, view("clv").shown, lang))
 
 
 def _actions(ws, lang: str) -> str:
@@ -168,9 +146,8 @@ def _actions(ws, lang: str) -> str:
     rows = summary.to_pylist()
     chart = plots.bars([r["action_name"] for r in rows], [r["treated"] for r in rows],
                        pick(lang, f"本期触达名单 {batch.options['plan_id']}", f"This period's lists {batch.options['plan_id']}"))
-    return chart + _table(rows, {"action_name": "text", "contact_channel": "text", "eligible": "num",
-                                 "opted_out": "num", "capped": "num", "treated": "num",
-                                 "holdout": "num"}, lang)
+    return chart + _table(rows, ("action_name", "contact_channel", "eligible", "opted_out", "capped",
+                                 "treated", "holdout"), lang)
 
 
 SECTIONS = (

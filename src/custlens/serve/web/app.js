@@ -15,7 +15,9 @@ const UI = {
        min_share10: "最小簇占比 ×10", monitor: "监控", kpi: "指标", scope: "范围", flagged: "异常日",
        alert_history: "告警记录", actual: "实际", expected: "预期", band: "预期区间", ack: "确认",
        acked: "已确认", state_pending: "待发送", state_sent: "已发送", state_failed: "发送失败",
-       recipient: "接收方", attempts: "尝试次数", state: "状态", verdict: "判断", driver: "主因", date: "日期"},
+       recipient: "接收方", attempts: "尝试次数", state: "状态", verdict: "判断", driver: "主因", date: "日期",
+       period_kinds: "各类时期的平均一天", period_instances: "各时期", stage_pv: "浏览", stage_fav_or_cart: "收藏或加购",
+       stage_buy: "购买"},
   en: {overview: "Overview", segments: "Segments", classes: "Classes", periods: "Periods", funnel: "Funnel",
        retention: "Retention", repurchase: "Repurchase", channels: "Channels & ROAS", actions: "Action lists",
        customers: "Customers", login: "Sign in", name: "Name", password: "Password", logout: "Sign out",
@@ -32,7 +34,9 @@ const UI = {
        monitor: "Monitoring", kpi: "KPI", scope: "Scope", flagged: "Flagged days", alert_history: "Alert history",
        actual: "actual", expected: "expected", band: "expected band", ack: "Acknowledge", acked: "acknowledged",
        state_pending: "pending", state_sent: "sent", state_failed: "failed", recipient: "Recipient",
-       attempts: "Attempts", state: "State", verdict: "Verdict", driver: "Driver", date: "Date"},
+       attempts: "Attempts", state: "State", verdict: "Verdict", driver: "Driver", date: "Date",
+       period_kinds: "The average day of each kind", period_instances: "Each period", stage_pv: "page view",
+       stage_fav_or_cart: "fav or cart", stage_buy: "buy"},
 };
 const PAGES = ["overview", "monitor", "segments", "classes", "periods", "funnel", "retention", "repurchase",
                "channels", "actions", "customers", "quarantine", "users"];
@@ -61,25 +65,29 @@ function money(v) {
   if (code === "CNY" && state.lang === "zh" && Math.abs(v) >= 1e4) return symbol + (v / 1e4).toFixed(1) + "万";
   return (v < 0 ? "-" : "") + symbol + Math.round(Math.abs(v)).toLocaleString();
 }
-const PCT = /(share|rate|conversion|ctr|p_alive|bounce|_to_)/;
-const MONEY = /(gmv|monetary|revenue|cost|amount|value|spend|cpa)$/;
-function cell(name, v) {
+// a column as the API describes it (custlens.views.columns): its kind (money, pct, times,
+// code, num) and, for codes, the reader's word for each value
+function cell(col, v) {
   if (v === null || v === undefined) return "—";
   if (typeof v === "boolean") return state.lang === "zh" ? (v ? "是" : "否") : (v ? "yes" : "no");
+  if (col.values && typeof v === "string" && v in col.values) return esc(col.values[v]);
   if (typeof v === "number") {
-    if (PCT.test(name) && Math.abs(v) <= 1) return (v * 100).toFixed(1) + "%";
-    if (MONEY.test(name)) return money(v);
+    if (col.kind === "pct") return (v * 100).toFixed(1) + "%";
+    if (col.kind === "money") return money(v);
+    if (col.kind === "times") return "× " + v.toFixed(2);
     return Number.isInteger(v) ? v.toLocaleString() :
       v.toLocaleString(undefined, {minimumFractionDigits: 2, maximumFractionDigits: 2});
   }
   return esc(v);
 }
+// the choices of an analysis with their words (the API's `choices`)
+const choices = (d, name) => (d.choices[name] || []).map((c) => [c.value, c.label]);
 
 function table(data, link) {
   if (!data.rows.length) return `<p class="muted">${t("none")}</p>`;
   const head = data.columns.map((c) => `<th>${esc(c.label)}</th>`).join("");
   const body = data.rows.map((r) => "<tr>" + data.columns.map((c) =>
-    `<td${typeof r[c.name] === "number" ? ' class="n"' : ""}>${link && c.name === "user_id" ? `<a href="#/customer/${encodeURIComponent(r.user_id)}">${esc(r.user_id)}</a>` : cell(c.name, r[c.name])}</td>`).join("") + "</tr>").join("");
+    `<td${typeof r[c.name] === "number" ? ' class="n"' : ""}>${link && c.name === "user_id" ? `<a href="#/customer/${encodeURIComponent(r.user_id)}">${esc(r.user_id)}</a>` : cell(c, r[c.name])}</td>`).join("") + "</tr>").join("");
   return `<div class="scroll"><table><tr>${head}</tr>${body}</table></div>`;
 }
 
@@ -230,44 +238,37 @@ const render = {
   async classes(main) {
     const d = await api("/api/classes");
     const w = state.words.classes;
-    d.rows.forEach((r) => { r.class = w[r.class] || r.class; });
     main.innerHTML = `<h1>${t("classes")}</h1><div class="chart" id="c1"></div>
       <div class="bar">${downloadLink("/api/classes")}</div>${table(d)}`;
-    bars($("#c1"), t("classes"), d.rows.map((r) => r.class), d.rows.map((r) => r.customers));
+    bars($("#c1"), d.chart.title, d.rows.map((r) => w[r.class] || r.class), d.rows.map((r) => r.customers));
   },
   async periods(main) {
     const view = params().get("view") || "kinds";
     const d = await api("/api/periods?view=" + view);
     main.innerHTML = `<h1>${t("periods")}</h1><div class="bar">${t("view")} ${select("view",
-      [["kinds", "kinds"], ["instances", "instances"]], view)} ${downloadLink("/api/periods?view=" + view)}</div>
-      <div class="chart" id="c1"></div>${table(d)}`;
+      [["kinds", t("period_kinds")], ["instances", t("period_instances")]], view)} ${downloadLink("/api/periods?view=" + view)}</div>
+      <p class="caption">${esc(d.title)}</p><div class="chart" id="c1"></div>${table(d)}`;
     $("#view").onchange = (e) => go("periods", {view: e.target.value});
-    if (view === "kinds") {
-      const kinds = state.words.kinds;
-      bars($("#c1"), "GMV / day", d.rows.map((r) => (kinds[r.kind] || r.kind) + " · " + r.day_type),
-           d.rows.map((r) => Math.round(r.gmv_per_day || 0)));
-    } else {
-      bars($("#c1"), "GMV / day", d.rows.slice(0, 30).map((r) => r.period_name + " " + r.start_date),
-           d.rows.slice(0, 30).map((r) => Math.round(r.gmv_per_day || 0)));
-    }
+    const rows = view === "kinds" ? d.rows : d.rows.slice(0, 30);
+    bars($("#c1"), d.chart.title, rows.map((r) => r[d.chart.label]), rows.map((r) => Math.round(r.gmv_per_day || 0)));
   },
   async funnel(main) {
     const by = params().get("by") || "all";
     const d = await api("/api/funnel?by=" + by);
     main.innerHTML = `<h1>${t("funnel")}</h1><div class="bar">${t("by")} ${select("by",
-      ["all", "day", "period", "channel", "category"].map((v) => [v, v]), by)} ${downloadLink("/api/funnel?by=" + by)}</div>
+      choices(d, "by"), by)} ${downloadLink("/api/funnel?by=" + by)}</div>
       <div class="chart" id="c1"></div>${table(d)}`;
     $("#by").onchange = (e) => go("funnel", {by: e.target.value});
     const r = d.rows[0] || {};
     chart($("#c1"), {tooltip: {trigger: "item"}, series: [{type: "funnel", left: "10%", width: "70%",
-      label: {formatter: "{b}: {c}"}, data: [["pv", r.users_pv], ["fav/cart", r.users_fav_or_cart], ["buy", r.users_buy]]
+      label: {formatter: "{b}: {c}"}, data: [[t("stage_pv"), r.users_pv], [t("stage_fav_or_cart"), r.users_fav_or_cart], [t("stage_buy"), r.users_buy]]
         .map(([name, value]) => ({name, value}))}]});
   },
   async retention(main) {
     const by = params().get("by") || "month";
     const d = await api("/api/retention?by=" + by);
     main.innerHTML = `<h1>${t("retention")}</h1><div class="bar">${t("by")} ${select("by",
-      [["month", "month"], ["week", "week"]], by)} ${downloadLink("/api/retention?by=" + by)}</div>
+      choices(d, "by"), by)} ${downloadLink("/api/retention?by=" + by)}</div>
       <div class="chart" id="c1"></div>${table(d)}`;
     $("#by").onchange = (e) => go("retention", {by: e.target.value});
     const cohorts = [...new Set(d.rows.map((r) => String(r.cohort)))];
@@ -282,21 +283,20 @@ const render = {
     const level = params().get("level") || "category";
     const d = await api("/api/repurchase?level=" + level);
     main.innerHTML = `<h1>${t("repurchase")}</h1><div class="bar">${t("level")} ${select("level",
-      [["category", "category"], ["item", "item"]], level)} ${downloadLink("/api/repurchase?level=" + level)}</div>
+      choices(d, "level"), level)} ${downloadLink("/api/repurchase?level=" + level)}</div>
       <div class="chart" id="c1"></div>${table(d)}`;
     $("#level").onchange = (e) => go("repurchase", {level: e.target.value});
     const top = d.rows.slice(0, 15);
-    bars($("#c1"), t("repurchase"), top.map((r) => r.key), top.map((r) => r.repurchase_rate), true);
+    bars($("#c1"), d.chart.title, top.map((r) => r.key), top.map((r) => r.repurchase_rate), true);
   },
   async channels(main) {
     const a = params().get("attribution") || "last";
     const d = await api("/api/channels?attribution=" + a);
     main.innerHTML = `<h1>${t("channels")}</h1><div class="bar">${t("attribution")} ${select("attribution",
-      ["last", "first", "linear"].map((v) => [v, v]), a)} ${downloadLink("/api/channels?attribution=" + a)}</div>
+      choices(d, "attribution"), a)} ${downloadLink("/api/channels?attribution=" + a)}</div>
       <div class="chart" id="c1"></div>${table(d)}`;
     $("#attribution").onchange = (e) => go("channels", {attribution: e.target.value});
-    bars($("#c1"), "ROAS", d.rows.map((r) => (r.channel + " " + (r.ad_campaign || "")).trim()),
-         d.rows.map((r) => r.roas === null ? 0 : Number(r.roas.toFixed(2))));
+    bars($("#c1"), d.chart.title, d.rows.map((r) => r[d.chart.label]), d.rows.map((r) => Math.round(r.revenue || 0)));
   },
   async actions(main) {
     const plans = await api("/api/actions/plans");

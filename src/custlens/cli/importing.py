@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from custlens import console
-from custlens.cli_common import STATE, report_imports
+from custlens.cli.common import STATE, report_imports
 from custlens.collect.exports import PRESETS as EXPORT_PRESETS
 from custlens.collect.exports.layouts import LAYOUTS
 from custlens.collect.mapping import fields_help, parse_pairs, parse_values

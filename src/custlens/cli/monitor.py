@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import typer
 
 from custlens import console, i18n, output
-from custlens.cli_common import STATE, AsOfOpt, FormatOpt, OutOpt, parse_date
+from custlens.cli.common import STATE, AsOfOpt, FormatOpt, OutOpt, parse_date
 from custlens.output import Format
 from custlens.workspace import Workspace
 

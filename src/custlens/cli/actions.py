@@ -11,7 +11,7 @@ import pyarrow as pa
 import typer
 
 from custlens import console, output
-from custlens.cli_common import (
+from custlens.cli.common import (
     STATE,
     AsOfOpt,
     FormatOpt,

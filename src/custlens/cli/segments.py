@@ -8,11 +8,12 @@ from typing import Annotated
 import pyarrow as pa
 import typer
 
-from custlens import console, output, plots, segment_views
-from custlens.cli_common import STATE, AsOfOpt, FormatOpt, OutOpt, SinceOpt, parse_date
+from custlens import console, output, plots
+from custlens.cli.common import STATE, AsOfOpt, FormatOpt, OutOpt, SinceOpt, parse_date
 from custlens.config import segment_k
 from custlens.i18n import class_name, pick
 from custlens.output import Format
+from custlens.views import segments as segment_views
 
 __all__ = ["segment"]
 

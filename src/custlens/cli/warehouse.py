@@ -11,7 +11,7 @@ import pyarrow as pa
 import typer
 
 from custlens import console, output
-from custlens.cli_common import STATE, FormatOpt, OutOpt
+from custlens.cli.common import STATE, FormatOpt, OutOpt
 from custlens.errors import CustlensError
 from custlens.output import Format
 from custlens.workspace import Workspace

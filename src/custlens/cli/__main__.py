@@ -1,0 +1,5 @@
+"""`python -m custlens.cli`."""
+
+from custlens.cli import main
+
+main()
