@@ -27,6 +27,7 @@ from custlens.act.playbook import Action
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
 from custlens.lake import Batch, Lake
+from custlens.warehouse.conventions import LATEST_FIRST, latest
 
 TABLE = "action_plan"
 COUNTS = ("eligible", "opted_out", "capped", "in_period", "other_action", "planned", "treated",
@@ -62,12 +63,11 @@ def _operator(operators: tuple[str, ...], action: str, user_id: str) -> str | No
 def optouts(engine: Engine) -> pl.DataFrame:
     """(user_id, contact_channel) pairs not to contact; 'all' means every channel. An
     `unsubscribed` receipt counts as an opt-out of the channel it came through."""
-    return pl.DataFrame(engine.query("""
+    return pl.DataFrame(engine.query(f"""
         WITH latest AS (
             SELECT user_id, contact_channel, coalesce(withdrawn, false) AS withdrawn
             FROM ods_optouts
-            QUALIFY row_number() OVER (PARTITION BY user_id, contact_channel
-                                       ORDER BY ts DESC, _batch_id DESC, _line DESC) = 1)
+            {latest("optouts", order="ts DESC, " + LATEST_FIRST)})
         SELECT user_id, contact_channel FROM latest WHERE NOT withdrawn
         UNION
         SELECT r.user_id, coalesce(r.contact_channel, p.contact_channel, 'all')

@@ -10,6 +10,7 @@ from custlens.config import Settings
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
 from custlens.lake import Lake
+from custlens.warehouse.conventions import LATEST_PREFIX, latest
 
 
 def sql_date(value: dt.date | None) -> str:
@@ -111,6 +112,8 @@ class _LazyParams(dict):
             return "true" if c.settings.get("identity.by_phone") else "false"
         if key in _INT_SETTINGS:
             return str(int(c.settings.get(_INT_SETTINGS[key])))
+        if key.startswith(LATEST_PREFIX):
+            return latest(key.removeprefix(LATEST_PREFIX))
         if key in _FLOAT_SETTINGS:
             return repr(float(c.settings.get(_FLOAT_SETTINGS[key])))
         raise KeyError(key)

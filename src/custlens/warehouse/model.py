@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from custlens.warehouse.conventions import params_of
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -56,6 +58,9 @@ class Model:
         stray = {n for n, _ in self.incremental} - set(self.depends)
         if stray:
             raise AssertionError(f"{self.name}: incremental over {stray}, not among its inputs")
+        if self.sql is not None and params_of(self.sql) != set(self.params):
+            raise AssertionError(f"{self.name}: its SQL reads the settings {sorted(params_of(self.sql))}, "
+                                 f"it declares {sorted(self.params)} (the fingerprint covers those)")
         if self.unchanged_dates and not (self.incremental and self.incremental[0][0].startswith("ods_")):
             raise AssertionError(f"{self.name}: unchanged dates link the files of an ODS input")
 

@@ -38,7 +38,6 @@ MODEL = Model(
     "its lift over ordinary (daily) days.",
     depends=("dws_shop_day",),
     sql=SQL,
-    params=("as_of",),
     columns=(
         Column("kind", "VARCHAR", not_null=True,
                accepted=("campaign", "promo_day", "holiday", "daily")),

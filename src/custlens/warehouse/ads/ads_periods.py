@@ -111,7 +111,7 @@ MODEL = Model(
     "refunds, lift over the daily baseline, 同比 and 环比.",
     depends=("dws_shop_day", "dws_customer_period", "dwd_orders"),
     sql=SQL,
-    params=("as_of", "periods"),
+    params=("periods",),
     columns=(
         Column("period_id", "VARCHAR", "kind:year:name:phase", not_null=True, unique=True),
         Column("kind", "VARCHAR", not_null=True,

@@ -16,13 +16,12 @@ SQL = """
 WITH explicit AS (
     SELECT lower(source) AS source, source_id, user_id AS person_id, 'explicit' AS rule
     FROM ods_identity
-    QUALIFY row_number() OVER (PARTITION BY lower(source), source_id
-                               ORDER BY _batch_id DESC, _line DESC) = 1
+    {latest_identity}
 ),
 customers AS (
     SELECT user_id, right(regexp_replace(phone, '[^0-9]', '', 'g'), 11) AS phone
     FROM ods_customers
-    QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY _batch_id DESC, _line DESC) = 1
+    {latest_customers}
 ),
 by_phone AS (
     SELECT 'customer' AS source, user_id AS source_id,

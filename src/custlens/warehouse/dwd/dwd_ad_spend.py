@@ -6,8 +6,7 @@ SQL = """
 SELECT date, channel, coalesce(ad_campaign, '') AS ad_campaign,
        coalesce(impressions, 0) AS impressions, coalesce(clicks, 0) AS clicks, cost
 FROM ods_ad_spend
-QUALIFY row_number() OVER (PARTITION BY date, channel, coalesce(ad_campaign, '')
-                           ORDER BY _batch_id DESC, _line DESC) = 1
+{latest_ad_spend}
 """
 
 MODEL = Model(

@@ -5,7 +5,7 @@ from custlens.warehouse.model import Column, Model
 SQL = """
 WITH latest AS (
     SELECT * FROM ods_customers
-    QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY _batch_id DESC, _line DESC) = 1
+    {latest_customers}
 )
 SELECT coalesce(i.person_id, c.user_id) AS user_id, c.register_ts, c.birthday,
        coalesce(c.birthday_is_lunar, false) AS birthday_is_lunar, c.member_level, c.phone,

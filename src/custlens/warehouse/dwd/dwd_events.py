@@ -22,7 +22,7 @@ unique_rows AS (
 ),
 first_copies AS (
     SELECT * FROM src WHERE event_id IN (SELECT event_id FROM repeated)
-    QUALIFY row_number() OVER (PARTITION BY event_id, dt ORDER BY _batch_id, _line) = 1
+    {latest_events}
 )
 SELECT e.event_id, coalesce(i.person_id, e.user_id) AS user_id, e.item_id, e.category_id,
        e.behavior, e.ts, e.channel, e.ad_campaign, e.session_id, e.shop_id, e.dt

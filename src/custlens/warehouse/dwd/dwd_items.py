@@ -5,7 +5,7 @@ from custlens.warehouse.model import Column, Model
 SQL = """
 SELECT item_id, category_id, title, price, coalesce(is_daily_use, false) AS is_daily_use
 FROM ods_items
-QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY _batch_id DESC, _line DESC) = 1
+{latest_items}
 """
 
 MODEL = Model(

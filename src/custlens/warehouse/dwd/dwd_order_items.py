@@ -5,7 +5,7 @@ from custlens.warehouse.model import Column, Model
 SQL = """
 SELECT line_id, order_id, item_id, qty, price, qty * price AS amount, user_id, order_ts
 FROM ods_order_items
-QUALIFY row_number() OVER (PARTITION BY line_id ORDER BY _batch_id DESC, _line DESC) = 1
+{latest_order_items}
 """
 
 MODEL = Model(

@@ -19,7 +19,7 @@ SQL = """
 WITH latest AS (
     SELECT order_id, user_id, order_ts, coalesce(status, 'paid') AS status, amount, channel
     FROM ods_orders
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _batch_id DESC, _line DESC) = 1
+    {latest_orders}
 ),
 line_totals AS (
     SELECT order_id, sum(amount) AS amount FROM dwd_order_items GROUP BY order_id

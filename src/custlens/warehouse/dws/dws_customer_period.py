@@ -22,7 +22,6 @@ MODEL = Model(
     description="Behaviour counts per customer within each period instance.",
     depends=("dws_customer_day", "dws_shop_day"),
     sql=SQL,
-    params=("as_of",),
     columns=(
         Column("period_id", "VARCHAR", not_null=True),
         Column("user_id", "VARCHAR", not_null=True),
