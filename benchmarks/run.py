@@ -454,7 +454,7 @@ def main() -> None:
         for name in chosen:
             if name == "custlens-spark" and args.quick:
                 # bench-quick stays under 5 minutes: the Spark RFM pair runs on a copy of the
-                # DuckDB-built lake (both engines publish the same tables; tests/test_engines.py)
+                # DuckDB-built lake (both engines publish the same tables; tests/engine/test_engines.py)
                 shutil.rmtree(lake.with_name(lake.name + "_spark"), ignore_errors=True)
                 shutil.copytree(lake, lake.with_name(lake.name + "_spark"))
                 continue

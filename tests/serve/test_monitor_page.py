@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
-from tests.test_serve_api import _wait_js
+from tests.serve.test_serve_api import _wait_js
 
 from custlens import Workspace
 from custlens.collect.generate import ShopSpec, write_raw

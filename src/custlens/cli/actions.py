@@ -15,12 +15,15 @@ from custlens.cli.common import (
     STATE,
     AsOfOpt,
     FormatOpt,
+    MapOpt,
     OutOpt,
+    TzOpt,
+    ValueOpt,
     audit_export,
+    mapping,
     parse_date,
     report_imports,
 )
-from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
 from custlens.i18n import pick
 from custlens.masking import mask_table
@@ -104,13 +107,11 @@ def show_cmd(plan: PlanArg = "latest", fmt: FormatOpt = Format.table, out: OutOp
 @actions_app.command("record")
 def record_cmd(
     file: Path,
-    map: Annotated[str | None, typer.Option("--map", help="field=column,… (user_id, outcome, ts, plan_id, action, contact_channel, coupon_code)")] = None,
-    value: Annotated[str | None, typer.Option("--value", help="field=raw:canonical,… e.g. outcome=成功:delivered")] = None,
-    tz: Annotated[str | None, typer.Option("--tz", help="time zone of local times in the file")] = None,
+    map: MapOpt = None, value: ValueOpt = None, tz: TzOpt = None,
 ) -> None:
     """Import send receipts and coupon redemptions (CSV/XLSX/JSON): planned → sent → responded."""
     ws = STATE.workspace()
-    opts = {"map": dict(parse_pairs(map, "--map")), "values": parse_values(value)}
+    opts = mapping(map, value)
     if tz:
         opts["tz"] = tz
     report_imports(ws.record_receipts(file, **opts))

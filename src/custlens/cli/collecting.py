@@ -17,7 +17,12 @@ from custlens.cli.app import app
 from custlens.cli.common import (
     STATE,
     FormatOpt,
+    MapOpt,
     OutOpt,
+    TimeFormatOpt,
+    TzOpt,
+    ValueOpt,
+    mapping,
     parse_date,
     report_imports,
 )
@@ -69,18 +74,14 @@ def collect(
     input_format: Annotated[str, typer.Option("--input-format", help="auto, json, csv or filebeat")] = "auto",
     name: Annotated[str, typer.Option("--name", help="agent name: its registry of read positions")] = "default",
     interval: Annotated[float, typer.Option(help="seconds between passes with --follow")] = 2.0,
-    map: Annotated[str | None, typer.Option("--map", help="field=key,… (canonical field = your key)")] = None,
-    value: Annotated[str | None, typer.Option("--value", help="field=raw:canonical,…")] = None,
-    tz: Annotated[str | None, typer.Option("--tz", help="time zone of local times in the logs")] = None,
-    time_format: Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")] = None,
+    map: MapOpt = None, value: ValueOpt = None, tz: TzOpt = None, time_format: TimeFormatOpt = None,
 ) -> None:
     """Tail behaviour logs (JSON lines, CSV, Filebeat output) into the lake; resumes where it stopped."""
     from custlens.collect.importers import ImportOptions
     from custlens.collect.logagent import LogAgent, PassCounts
 
     ws = STATE.workspace()
-    opts = ImportOptions(map=dict(parse_pairs(map, "--map")), values=parse_values(value),
-                         tz=tz or ws.settings.tz, time_format=time_format)
+    opts = ImportOptions(**mapping(map, value), tz=tz or ws.settings.tz, time_format=time_format)
     sink = None
     if to != "lake":
         from custlens.bus.kafka import BusUrl, KafkaSink
@@ -133,17 +134,14 @@ def consume(
     source: Annotated[str, typer.Option("--from", help="kafka://HOST:PORT[,HOST:PORT…]/TOPIC")],
     group: Annotated[str, typer.Option("--group", help="consumer group (members share the partitions)")] = "custlens",
     once: Annotated[bool, typer.Option("--once", help="drain what the topic holds, then stop")] = False,
-    map: Annotated[str | None, typer.Option("--map", help="field=key,… (canonical field = your key)")] = None,
-    value: Annotated[str | None, typer.Option("--value", help="field=raw:canonical,…")] = None,
-    time_format: Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")] = None,
+    map: MapOpt = None, value: ValueOpt = None, time_format: TimeFormatOpt = None,
 ) -> None:
     """Write a Kafka topic into the lake, exactly once in effect; SIGTERM stops cleanly."""
     from custlens.bus.kafka import BusConsumer, BusUrl
     from custlens.collect.importers import ImportOptions
 
     ws = STATE.workspace()
-    opts = ImportOptions(map=dict(parse_pairs(map, "--map")), values=parse_values(value),
-                         tz=ws.settings.tz, time_format=time_format)
+    opts = ImportOptions(**mapping(map, value), tz=ws.settings.tz, time_format=time_format)
     consumer = BusConsumer(ws.lake, BusUrl.parse(source), group, dict(ws.settings.get("kafka")),
                            opts, ws.settings.tz)
     last = [0.0]
@@ -185,8 +183,7 @@ def sync(
     merge_key: Annotated[str | None, typer.Option("--merge-key", help="lastmodified: the key rows merge by (latest wins)")] = None,
     job: Annotated[str | None, typer.Option("--job", help="saved job name (default: the table's)")] = None,
     as_table: Annotated[str | None, typer.Option("--as", help="also load as orders, customers, items or order-items")] = None,
-    map: Annotated[str | None, typer.Option("--map", help="field=column,… for --as")] = None,
-    value: Annotated[str | None, typer.Option("--value", help="field=raw:canonical,… for --as (e.g. status=2:paid)")] = None,
+    map: MapOpt = None, value: ValueOpt = None,  # for --as
     set_: Annotated[str | None, typer.Option("--set", help="field=VALUE,… a constant for --as (e.g. status=paid)")] = None,
     list_jobs: Annotated[bool, typer.Option("--list", help="show the saved jobs")] = False,
     fmt: FormatOpt = Format.table, out: OutOpt = None,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, overload
+from typing import Annotated, Any, overload
 
 import typer
 
 from custlens import console
+from custlens.collect.mapping import parse_pairs, parse_values
 from custlens.errors import CustlensError
 from custlens.masking import mask_value
 from custlens.output import Format
@@ -30,6 +31,11 @@ STATE = State()
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, csv, json, parquet or xlsx")]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="write to this file instead of stdout")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="analysis date YYYY-MM-DD (default: the day after the last event)")]
+# the flags every loader shares (import, collect, consume, sync --as, actions record), declared once
+MapOpt = Annotated[str | None, typer.Option("--map", help="field=column,… (canonical field = your column or key)")]
+ValueOpt = Annotated[str | None, typer.Option("--value", help="field=raw:canonical,… e.g. status=交易成功:paid")]
+TzOpt = Annotated[str | None, typer.Option("--tz", help="time zone of local times in the input (default: the shop's)")]
+TimeFormatOpt = Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="only orders on or after this date count (default: all history)")]
 
 
@@ -46,6 +52,11 @@ def parse_date(text: str | None, flag: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise CustlensError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def mapping(map: str | None, value: str | None) -> dict[str, Any]:
+    """--map and --value parsed: the options every loader takes."""
+    return {"map": dict(parse_pairs(map, "--map")), "values": parse_values(value)}
 
 
 def report_imports(results: list) -> None:

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from custlens import console
-from custlens.cli.common import STATE, report_imports
+from custlens.cli.common import (
+    STATE,
+    MapOpt,
+    TimeFormatOpt,
+    TzOpt,
+    ValueOpt,
+    mapping,
+    report_imports,
+)
 from custlens.collect.exports import PRESETS as EXPORT_PRESETS
 from custlens.collect.exports.layouts import LAYOUTS
 from custlens.collect.mapping import fields_help, parse_pairs, parse_values
@@ -18,9 +26,7 @@ __all__ = ["import_app"]
 
 import_app = typer.Typer(help="Import a file into the lake as one idempotent batch.", no_args_is_help=True)
 
-# the flags every importer shares, declared once
-MapOpt = Annotated[str | None, typer.Option("--map", help="field=column,… (canonical field = your column)")]
-ValueOpt = Annotated[str | None, typer.Option("--value", help="field=raw:canonical,… e.g. status=交易成功:paid")]
+# the flags only importers take (--map, --value, --tz, --time-format: cli.common)
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="utf-8, gb18030 … (default: detected)")]
 SheetOpt = Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name")]
 
@@ -82,16 +88,15 @@ def _generic(kind: str):
         file: Path,
         map: MapOpt = None,
         value: ValueOpt = None,
-        tz: Annotated[str | None, typer.Option("--tz", help="time zone of local times in the file")] = None,
+        tz: TzOpt = None,
         encoding: EncodingOpt = None,
         sep: Annotated[str | None, typer.Option("--sep", help="CSV separator (default: detected)")] = None,
-        time_format: Annotated[str | None, typer.Option("--time-format", help="epoch, epoch_ms or a strptime format")] = None,
+        time_format: TimeFormatOpt = None,
         sheet: SheetOpt = None,
         set_: Annotated[str | None, typer.Option("--set", help="field=VALUE,… a constant for a column the file lacks (e.g. qty=1)")] = None,
     ) -> None:
         ws = STATE.workspace()
-        opts = {"map": dict(parse_pairs(map, "--map")), "values": parse_values(value),
-                "constants": dict(parse_pairs(set_, "--set")),
+        opts = {**mapping(map, value), "constants": dict(parse_pairs(set_, "--set")),
                 "encoding": encoding, "sep": sep, "time_format": time_format, "sheet": sheet}
         if tz:
             opts["tz"] = tz

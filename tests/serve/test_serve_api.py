@@ -321,7 +321,7 @@ def browser():
         b.close()
 
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PAGES = ["overview", "monitor", "segments", "classes", "periods", "funnel", "retention", "repurchase",
          "channels", "actions", "customers"]
 

@@ -1,9 +1,9 @@
 """The Spark SQL the translator makes of every SQL model, kept as golden files.
 
 A change to a model, to sqlglot or to the engine's declared deltas shows here as a diff
-of tests/golden/spark/<model>.sql, without a JVM (the parity suite, tests/test_engines.py,
+of tests/engine/golden/spark/<model>.sql, without a JVM (the parity suite, tests/engine/test_engines.py,
 runs the same SQL on Spark). After a deliberate change:
-CUSTLENS_UPDATE_GOLDEN=1 pytest tests/test_spark_sql_golden.py, and read the diff.
+CUSTLENS_UPDATE_GOLDEN=1 pytest tests/engine/test_spark_sql_golden.py, and read the diff.
 """
 
 from __future__ import annotations

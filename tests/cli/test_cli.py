@@ -151,7 +151,7 @@ def test_config_file_and_environment(tmp_path):
 def test_every_command_is_in_the_readme():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     generic = readme.split("custlens import events|", 1)[1].split(" ", 1)[0].split("|")
     for command in COMMANDS[1:]:
         assert f"custlens {' '.join(command)}" in readme or \
