@@ -23,11 +23,11 @@ demo: $(APP)
 
 test: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-quick: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
