@@ -22,14 +22,39 @@ def data_dir() -> Path:
     return DATA
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--engines", choices=("duckdb", "spark", "both"), default="duckdb",
+                     help="the engines a test that takes `ws` (or `engine_name`) runs on: "
+                          "`--engines both` runs each such test on DuckDB and on Spark")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "engine_gap(engine, reason): a known gap of that engine "
+                                       "(a strict xfail there: fixing the gap fails the test)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The one fixture through which any behaviour test can be asked to run on both engines."""
+    if "engine_name" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.config.getoption("--engines")
+    engines = ["duckdb", "spark"] if chosen == "both" else [chosen]
+    gaps = {m.args[0]: m.kwargs.get("reason", "") for m in metafunc.definition.iter_markers("engine_gap")}
+    metafunc.parametrize("engine_name", [
+        pytest.param(e, marks=[pytest.mark.xfail(strict=True, reason=gaps[e])] if e in gaps else [])
+        for e in engines], ids=engines if len(engines) > 1 else None)
+
+
 @pytest.fixture()
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    """An empty workspace in a temporary folder, with no config from the environment."""
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine_name: str) -> Workspace:
+    """An empty workspace in a temporary folder, with no config from the environment, on
+    the engine the run asks for (DuckDB unless `--engines spark|both`)."""
     monkeypatch.chdir(tmp_path)
     for key in list(os.environ):
         if key.startswith("CUSTLENS_") and key != "CUSTLENS_QUIET":
             monkeypatch.delenv(key)
-    w = Workspace(lake=tmp_path / "lake")
+    # DuckDB is the default: a test's own config may still name another engine
+    w = Workspace(lake=tmp_path / "lake", engine=None if engine_name == "duckdb" else engine_name)
     yield w
     w.close()
 

@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,22 +15,27 @@ from typer.testing import CliRunner
 from custlens.cli import app
 
 runner = CliRunner()
-COMMANDS = [
-    [], ["generate"], ["import"], ["import", "taobao"], ["import", "online-retail"], ["import", "cdnow"],
-    ["import", "events"], ["import", "orders"], ["import", "order-items"], ["import", "customers"],
-    ["import", "items"], ["import", "ad-spend"], ["import", "identity"], ["batches", "list"],
-    ["batches", "undo"], ["quarantine", "list"], ["quarantine", "show"], ["build"], ["segment"],
-    ["export", "rfm"], ["sql"], ["tables"], ["runs"], ["demo"],
-    ["periods"], ["funnel"], ["repurchase"], ["channels"], ["retention"], ["collect"], ["sync"],
-    ["consume"], ["bus", "status"], ["clv"], ["migration"], ["import", "action-receipts"],
-    ["import", "optouts"], ["import", "auto"], ["import", "taobao-orders"], ["import", "taobao-items"],
-    ["import", "jd-orders"], ["import", "pdd-orders"], ["import", "douyin-orders"],
-    ["import", "youzan-items"], ["import", "youzan-orders"], ["import", "shopify-orders"], ["actions"], ["actions", "playbook"], ["actions", "plan"],
-    ["actions", "list"], ["actions", "show"], ["actions", "history"], ["actions", "record"],
-    ["actions", "optout"], ["actions", "measure"], ["report"], ["forget"],
-    ["serve"], ["users", "add"], ["users", "list"], ["users", "remove"],
-    ["warehouse"], ["warehouse", "register"], ["warehouse", "thrift"],
-]
+
+
+def _commands() -> list[list[str]]:
+    """Every command and group of the app, walked from the app itself (not a hand-kept list)."""
+    import click
+    import typer.main
+
+    root = typer.main.get_command(app)
+    ctx = click.Context(root)
+
+    def walk(cmd: Any, path: list[str]) -> list[list[str]]:
+        found = [path]
+        if hasattr(cmd, "list_commands"):  # a group (typer carries its own click)
+            for name in sorted(cmd.list_commands(ctx)):
+                found += walk(cmd.get_command(ctx, name), [*path, name])
+        return found
+
+    return walk(root, [])
+
+
+COMMANDS = _commands()
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")
