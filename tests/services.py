@@ -43,6 +43,19 @@ def ensure_postgres() -> str | None:
     return None if _wait(5432) else "PostgreSQL did not start on 127.0.0.1:5432"
 
 
+def postgres_database(name: str) -> str:
+    """A database of the test's own on the machine's PostgreSQL (made if missing), so tests
+    running side by side (make test's two workers) never share a table; its SQLAlchemy URL."""
+    import psycopg
+
+    problem = ensure_postgres()
+    assert problem is None, problem
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
 def ensure_mariadb() -> str | None:
     if port_open(3306):
         return None

@@ -22,8 +22,6 @@ from custlens.errors import CustlensError
 from custlens.serve.auth import Audit, User
 from custlens.store import DuckDBStore, PostgresStore, publish_profiles
 
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
 
 def _victim(ws: Workspace) -> tuple[str, str]:
     row = ws.sql("""SELECT c.user_id, c.phone FROM dwd_customers c JOIN ads_rfm r USING (user_id)
@@ -137,13 +135,11 @@ def test_the_secret_of_keyed_hashes_is_the_lakes_own_and_private(ws):
 
 
 def test_forget_deletes_the_person_from_the_postgresql_store(shop):
-    from tests.services import ensure_postgres
+    from tests.services import postgres_database
 
-    problem = ensure_postgres()
-    assert problem is None, problem
     ws = shop
     uid, phone = _victim(ws)
-    pg = PostgresStore(PG)
+    pg = PostgresStore(postgres_database("custlens_test_forget"))
     old = publish_profiles(ws.lake, ws.reader, pg)
     assert pg.get(uid) and pg.contact(uid)["phone"] == phone
     from custlens.forget import forget

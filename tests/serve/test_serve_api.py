@@ -202,7 +202,7 @@ def test_search_paging_and_downloads(app):
 
 
 def test_profile_store_publishes_atomically_and_postgres_agrees(app, lake):
-    from tests.services import ensure_postgres
+    from tests.services import postgres_database
 
     ws = Workspace(lake=lake)
     ws.build(["ads_profile"])
@@ -217,9 +217,7 @@ def test_profile_store_publishes_atomically_and_postgres_agrees(app, lake):
     assert store.contact("U0000001") is None  # that build had no contacts
     store.publish(profiles, version, contacts)
     assert store.get("U0000001") == before and store.contact("U0000001")["phone"]
-    problem = ensure_postgres()
-    assert problem is None, problem
-    pg = PostgresStore("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    pg = PostgresStore(postgres_database("custlens_test_serve_api"))
     pg.publish(profiles, version, contacts)
     assert pg.version() == version
     assert pg.contact("U0000001") == store.contact("U0000001")

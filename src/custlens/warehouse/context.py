@@ -10,6 +10,7 @@ from custlens.config import Settings
 from custlens.engine.base import Engine
 from custlens.errors import CustlensError
 from custlens.lake import Lake
+from custlens.sqltext import literal
 from custlens.warehouse.conventions import LATEST_PREFIX, latest
 
 
@@ -18,7 +19,7 @@ def sql_date(value: dt.date | None) -> str:
 
 
 def sql_text(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+    return literal(str(value))
 
 
 @dataclass
