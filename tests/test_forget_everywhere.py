@@ -22,6 +22,8 @@ from custlens.errors import CustlensError
 from custlens.serve.auth import Audit, User
 from custlens.store import DuckDBStore, PostgresStore, publish_profiles
 
+pytestmark = pytest.mark.slow  # builds the warehouse, publishes to PostgreSQL, and searches every file (make test-quick leaves it out)
+
 
 def _victim(ws: Workspace) -> tuple[str, str]:
     row = ws.sql("""SELECT c.user_id, c.phone FROM dwd_customers c JOIN ads_rfm r USING (user_id)

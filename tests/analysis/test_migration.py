@@ -2,6 +2,10 @@
 
 import datetime as dt
 
+import pytest
+
+pytestmark = pytest.mark.slow  # builds RFM at several dates (make test-quick leaves it out)
+
 
 def test_migration_counts_sum_to_the_population(shop):
     start, end = dt.date(2025, 7, 1), dt.date(2026, 1, 1)

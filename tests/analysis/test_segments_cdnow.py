@@ -12,6 +12,8 @@ import pytest
 
 from custlens.analysis import segments
 
+pytestmark = pytest.mark.slow  # imports and segments the CDNOW file through the CLI (make test-quick leaves it out)
+
 AS_OF = "1998-07-01"  # the day after the data ends
 
 

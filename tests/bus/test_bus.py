@@ -22,6 +22,8 @@ from custlens.collect.importers import ImportOptions
 from custlens.collect.logagent import LogAgent
 from custlens.lake import Lake
 
+pytestmark = pytest.mark.slow  # a real broker, consumer groups, kills (make test-quick leaves it out)
+
 KAFKA = {"session_timeout_ms": 6000, "max_poll_interval_ms": 30000}
 
 

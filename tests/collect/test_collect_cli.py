@@ -5,6 +5,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # collects a generated year of logs through the CLI (make test-quick leaves it out)
+
 
 def _cl(cwd, *args):
     proc = subprocess.run([sys.executable, "-m", "custlens.cli", *args], cwd=cwd, capture_output=True,

@@ -7,6 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # generates and builds shops with planted effects (make test-quick leaves it out)
+
 
 def _one(ws, query):
     return ws.sql(query).column(0)[0].as_py()

@@ -25,6 +25,8 @@ from custlens.collect.generate import ShopSpec, write_raw
 from custlens.warehouse import registry
 from snapshots import assert_equal_to_forced
 
+pytestmark = pytest.mark.slow  # each test builds a shop's warehouse several times over (make test-quick leaves it out)
+
 CUTOFF = dt.datetime(2025, 2, 27, 16, tzinfo=dt.UTC)  # 2025-02-28 00:00 in Shanghai
 
 
