@@ -52,6 +52,7 @@ def test_custlens_upgrade_names_each_step_and_is_idempotent(old_lake):
     assert again.exit_code == 0 and "nothing to do" in again.output
 
 
+@pytest.mark.slow  # builds the old lake and a fresh one
 def test_the_first_build_upgrades_and_ends_equal_to_a_fresh_build(old_lake):
     with Workspace(lake=old_lake) as ws:
         before = snapshot(ws)

@@ -22,6 +22,8 @@ from custlens.act.targets import next_campaign
 from custlens.cli import app
 from custlens.collect.generate import ShopSpec, outreach_orders
 
+pytestmark = pytest.mark.slow  # plans, lists and measures on a built year (make test-quick leaves it out)
+
 PLAN_DAY = dt.date(2025, 9, 1)
 TWO_ACTIONS = [
     {"name": "nudge", "trigger": "always", "classes": ["low_repurchase"], "contact_channel": "sms",

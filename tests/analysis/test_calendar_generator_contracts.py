@@ -8,6 +8,8 @@ from custlens.analysis.calendar import classify
 from custlens.collect.generate import ShopSpec, generate
 from custlens.warehouse import registry
 
+pytestmark = pytest.mark.slow  # generates and builds a year (make test-quick leaves it out)
+
 
 @pytest.mark.parametrize("day,kind,name,phase", [
     (dt.date(2025, 11, 11), "campaign", "双十一", "peak"),

@@ -40,6 +40,7 @@ def test_maths_reproduce_the_papers(cdnow):
         assert getattr(gg, name) == pytest.approx(want, rel=0.01), name
 
 
+@pytest.mark.slow  # builds CDNOW through the CLI
 def test_clv_through_the_warehouse_and_cli(cdnow, data_dir):
     """`custlens import cdnow` then `custlens clv`: the warehouse reproduces the papers.
 

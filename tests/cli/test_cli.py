@@ -111,6 +111,7 @@ def test_user_errors_are_one_line_without_traceback(workdir):
     assert proc.returncode == 2 and "missing.csv" in proc.stderr
 
 
+@pytest.mark.slow  # imports, undoes and rebuilds through the CLI
 def test_batches_quarantine_tables_runs(workdir, tmp_path):
     out = _cl(workdir, "batches", "list", "--format", "json").stdout
     assert json.loads(out)[0]["table_name"] == "events"
@@ -182,6 +183,7 @@ ANALYSES = [
 ]
 
 
+@pytest.mark.slow  # builds a generated year through the CLI
 @pytest.mark.parametrize("command,column", ANALYSES, ids=lambda c: " ".join(c) if isinstance(c, list) else c)
 def test_analysis_json_on_stdout(shopdir, command, column):
     proc = _cl(shopdir, *command, "--format", "json")
@@ -189,6 +191,7 @@ def test_analysis_json_on_stdout(shopdir, command, column):
     assert rows and column in rows[0]
 
 
+@pytest.mark.slow  # builds a generated year through the CLI
 def test_analysis_tables_in_both_languages(shopdir):
     zh = _cl(shopdir, "periods").stdout
     assert "双十一 爆发 2025" in zh and "客单价" in zh and "同比" in zh
@@ -200,6 +203,7 @@ def test_analysis_tables_in_both_languages(shopdir):
     assert "100.0%" in matrix and "队列人数" in matrix
 
 
+@pytest.mark.slow  # builds a generated year through the CLI
 def test_charts_are_svg(shopdir):
     import xml.etree.ElementTree as ET
 
@@ -212,6 +216,7 @@ def test_charts_are_svg(shopdir):
         assert root.tag.endswith("svg") and len(root.findall("{http://www.w3.org/2000/svg}rect")) > 3
 
 
+@pytest.mark.slow  # builds a generated year through the CLI
 def test_analysis_files_round_trip(shopdir):
     out = shopdir / "repurchase.parquet"
     _cl(shopdir, "repurchase", "--format", "parquet", "--out", str(out))
@@ -222,6 +227,7 @@ def test_analysis_files_round_trip(shopdir):
     assert {"unit", "cohort", "periods_since", "rate"} <= set(rows[0])
 
 
+@pytest.mark.slow  # builds a generated year through the CLI
 def test_analysis_option_errors(shopdir):
     proc = _cl(shopdir, "funnel", "--by", "month", check=False)
     assert proc.returncode == 2 and "--by" in proc.stderr and "category" in proc.stderr
@@ -237,6 +243,7 @@ def test_analysis_option_errors(shopdir):
         proc.stderr.replace("password", "")
 
 
+@pytest.mark.slow  # builds a generated year through the CLI
 def test_periods_say_when_holidays_are_unknown(tmp_path):
     # chinese-calendar 1.11 knows 2004–2026: 2027 holidays are unknown, not an error
     (tmp_path / "o.csv").write_text("order_id,user_id,order_ts,amount\n1,a,2027-01-05 10:00:00,5\n"

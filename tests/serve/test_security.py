@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from openpyxl import load_workbook
 
 from custlens.output import csv_bytes, neutralise
@@ -33,6 +34,7 @@ def test_neutralise_only_what_a_spreadsheet_would_run():
         assert neutralise(fine) == fine
 
 
+@pytest.mark.slow  # builds and exports through the CLI
 def test_cli_csv_and_xlsx_exports_carry_no_live_formula(tmp_path):
     (tmp_path / "events.csv").write_text(
         "user_id,item_id,category_id,behavior,ts,channel\n"

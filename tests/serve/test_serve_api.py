@@ -19,6 +19,8 @@ from custlens.serve.api import create_app
 from custlens.serve.auth import Accounts, hash_password, verify_password
 from custlens.store import VALUE_ORDER, DuckDBStore, PostgresStore, ranked_sql
 
+pytestmark = pytest.mark.slow  # a served year, the dashboard in Chromium, the schema fuzzed (make test-quick leaves it out)
+
 PASSWORD = "correct horse 1"
 
 

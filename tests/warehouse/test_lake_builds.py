@@ -45,6 +45,7 @@ def test_undo_removes_a_batch_and_the_next_build_reflects_it(ws, tmp_path):
     assert again.batch is not None
 
 
+@pytest.mark.slow  # builds a year twice
 def test_rebuild_is_a_no_op_and_forced_rebuild_gives_same_values(shop):
     report = shop.build()
     assert report.built == []
