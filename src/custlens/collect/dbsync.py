@@ -228,13 +228,11 @@ class DatabaseSync:
                 last = committed if committed is not None else _from_json(job.last_value)
                 query = select(table)
                 upper: Any = None
-                if check is None:  # a full copy: every row, in no order
-                    pass
-                elif job.mode == "append":
+                if job.mode == "append" and check is not None:
                     if last is not None:
                         query = query.where(check > last)
                     query = query.order_by(check)
-                elif job.mode == "lastmodified":
+                elif job.mode == "lastmodified" and check is not None:
                     upper = conn.execute(select(func.now())).scalar_one()
                     if isinstance(upper, dt.datetime) and not check.type.timezone and upper.tzinfo:
                         upper = upper.replace(tzinfo=None)
