@@ -185,14 +185,18 @@ class BusConsumer:
         self.lake, self.bus, self.group, self.opts, self.tz = lake, bus, group, opts, shop_tz
         self.batch_size = batch_size
         base = client_config(bus, settings)
+        session_ms = int(settings.get("session_timeout_ms", 6000))
+        # a heartbeat at most a third of the session (Kafka's advice): librdkafka's fixed 3 s
+        # would let a short session lapse between beats and the group rebalance without end
         self.consumer = Consumer({**base, "group.id": group, "enable.auto.commit": False,
                                   "auto.offset.reset": "earliest",
-                                  "session.timeout.ms": int(settings.get("session_timeout_ms", 10000)),
+                                  "session.timeout.ms": session_ms,
+                                  "heartbeat.interval.ms": max(100, min(3000, session_ms // 3)),
                                   "max.poll.interval.ms": int(settings.get("max_poll_interval_ms", 60000)),
                                   "fetch.max.bytes": 64 << 20}, logger=KAFKA_LOG)
         self.admin = AdminClient(base, logger=KAFKA_LOG)
         self.dlq = Producer({**base, "acks": "all", "enable.idempotence": True}, logger=KAFKA_LOG)
-        self.session_timeout_s = int(settings.get("session_timeout_ms", 6000)) / 1000
+        self.session_timeout_s = session_ms / 1000
         self.counts = ConsumeCounts()
         self.stop = False
         self.assigned: list[Any] = []
