@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from command_line import Ran, custlens
 from custlens.cli import app
 
 runner = CliRunner()
@@ -45,12 +46,13 @@ def test_every_command_has_help(command):
     assert "Usage" in result.output
 
 
-def _cl(cwd, *args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "custlens.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, env={"CUSTLENS_QUIET": "1", "PATH": "/usr/bin:/bin"})
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+def _cl(cwd, *args, check=True) -> Ran:
+    return custlens(cwd, *args, check=check)
+
+
+def _process(cwd, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "custlens.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, env={"CUSTLENS_QUIET": "1", "PATH": "/usr/bin:/bin"})
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +102,15 @@ def test_export_rfm_round_trips_in_every_format(workdir):
 def test_sql_over_tables_by_name(workdir):
     proc = _cl(workdir, "sql", "SELECT count(*) AS n FROM dwd_events", "--format", "csv")
     assert proc.stdout.splitlines()[1] == "84439"  # 35 records outside the dataset's dates
+
+
+def test_a_real_process_keeps_stdout_clean(workdir):
+    """One cold process: data alone on stdout; an error on stderr, no traceback, exit code 2."""
+    proc = _process(workdir, "segment", "--format", "json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)
+    proc = _process(workdir, "sql", "SELECT * FROM no_such_table")
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and "no_such_table" in proc.stderr
 
 
 def test_user_errors_are_one_line_without_traceback(workdir):

@@ -1,20 +1,16 @@
 """generate --as-logs → collect → build: the demo's real path, through the command line."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from command_line import custlens
 
 pytestmark = pytest.mark.slow  # collects a generated year of logs through the CLI (make test-quick leaves it out)
 
 
 def _cl(cwd, *args):
-    proc = subprocess.run([sys.executable, "-m", "custlens.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, "CUSTLENS_QUIET": "1"})
-    assert proc.returncode == 0, proc.stderr
-    return proc
+    return custlens(cwd, *args)
 
 
 def test_generated_logs_collected_equal_the_generated_shop(tmp_path):

@@ -12,12 +12,12 @@ from pathlib import Path
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
-from tests.serve.test_serve_api import _wait_js
 
 from custlens import Workspace
 from custlens.collect.generate import ShopSpec, write_raw
 from custlens.serve.api import create_app
 from custlens.serve.auth import Accounts
+from serving import served, wait_js
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse 1"
@@ -111,24 +111,8 @@ def test_alert_history_and_acknowledgement_are_recorded(app, lake: Path) -> None
 
 @pytest.fixture(scope="module")
 def server(app):
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url
 
 
 def test_the_page_draws_the_band_and_acknowledges_from_the_browser(server, tmp_path) -> None:
@@ -152,20 +136,20 @@ def test_the_page_draws_the_band_and_acknowledges_from_the_browser(server, tmp_p
         assert page.inner_text("nav a[data-page=monitor]") == "监控"
         page.goto(server + "/#/monitor?kpi=visitors&scope=all")
         page.wait_for_selector("main canvas")
-        _wait_js(page, "document.querySelector('#alerts')")
+        wait_js(page, "document.querySelector('#alerts')")
         assert "告警记录" in page.inner_text("main") and "异常日" in page.inner_text("main")
         before = page.locator("button.ack").count()
         assert before >= 1
         page.click("button.ack >> nth=0")
-        _wait_js(page, f"document.querySelectorAll('button.ack').length === {before - 1}")
+        wait_js(page, f"document.querySelectorAll('button.ack').length === {before - 1}")
         assert "已确认 · admin" in page.inner_text("#alerts")
         page.screenshot(path=str(artifacts / "web-zh-monitor.png"), full_page=True)
         page.click("#lang")
-        _wait_js(page, "document.querySelector('nav').innerText.includes('Monitoring')")
+        wait_js(page, "document.querySelector('nav').innerText.includes('Monitoring')")
         page.click("nav a[data-page=monitor]")
         # The nav click re-renders the page that the language switch had already drawn in
         # English, so wait for the alerts of that second render, not for the heading.
-        _wait_js(page, "document.querySelector('#alerts') && "
+        wait_js(page, "document.querySelector('#alerts') && "
                        "document.querySelector('main').innerText.includes('Alert history')")
         assert page.inner_text("main h1") == "Monitoring"
         browser.close()

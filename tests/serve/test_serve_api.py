@@ -18,6 +18,7 @@ from custlens.collect.generate import ShopSpec
 from custlens.serve.api import create_app
 from custlens.serve.auth import Accounts, hash_password, verify_password
 from custlens.store import VALUE_ORDER, DuckDBStore, PostgresStore, ranked_sql
+from serving import served, wait_js
 
 pytestmark = pytest.mark.slow  # a served year, the dashboard in Chromium, the schema fuzzed (make test-quick leaves it out)
 
@@ -269,41 +270,11 @@ def test_no_request_the_schema_allows_causes_a_server_error(app):
     assert seen.get(200) and (seen.get(422) or seen.get(400))
 
 
-def _wait_js(page, condition: str, timeout: float = 30.0) -> None:
-    """Wait until a JavaScript condition holds. Playwright's wait_for_function compiles
-    its predicate with `new Function` inside the page, which the dashboard's
-    Content-Security-Policy (no unsafe-eval) forbids — as it should; a function sent
-    from here is evaluated by the browser's debugger protocol, outside the page's CSP."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(f"() => Boolean({condition})"):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {condition}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def server(app):
     """The app on a loopback port, in a thread, as `custlens serve` runs it."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -353,7 +324,7 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
                                              "复购与会员", "渠道与ROAS", "行动名单", "客户查询"]
     for name in PAGES:
         page.click(f"nav a[data-page={name}]")
-        _wait_js(page, "document.querySelector('main').innerText.length > 20 && "
+        wait_js(page, "document.querySelector('main').innerText.length > 20 && "
                                "!document.querySelector('main').innerText.startsWith('…')")
         assert "error" not in (page.inner_html("main")[:200]), name
         if name not in ("customers", "actions"):
@@ -366,12 +337,12 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
     page.fill("#start", "2025-11-01")
     page.fill("#end", "2025-11-30")
     page.click("#apply")
-    _wait_js(page, "location.hash.includes('start=2025-11-01') && document.querySelector('main canvas')")
+    wait_js(page, "location.hash.includes('start=2025-11-01') && document.querySelector('main canvas')")
     page.screenshot(path=str(ARTIFACTS / "web-zh-overview-november.png"), full_page=True)
     page.click("nav a[data-page=funnel]")
     page.wait_for_selector("#by")
     page.select_option("#by", "channel")
-    _wait_js(page, "location.hash.includes('by=channel') && document.querySelectorAll('main tr').length > 3")
+    wait_js(page, "location.hash.includes('by=channel') && document.querySelectorAll('main tr').length > 3")
     # a download: the segments as CSV, with a BOM, read back
     page.click("nav a[data-page=segments]")
     page.wait_for_selector("a.download")
@@ -382,7 +353,7 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
     assert "K-means k=" in page.inner_text("p.caption")
     for view in ("k", "crosstab", "names"):  # how the segments came about, each drawn
         page.select_option("#view", view)
-        _wait_js(page, f"location.hash.includes('view={view}') && document.querySelector('main canvas')")
+        wait_js(page, f"location.hash.includes('view={view}') && document.querySelector('main canvas')")
         page.screenshot(path=str(ARTIFACTS / f"web-zh-segments-{view}.png"), full_page=True)
     # a customer: search, open the profile; contact data masked for an analyst
     page.click("nav a[data-page=customers]")
@@ -392,7 +363,7 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
     assert "****" in page.inner_text("main")
     # English
     page.click("#lang")
-    _wait_js(page, "document.querySelector('nav').innerText.includes('Overview')")
+    wait_js(page, "document.querySelector('nav').innerText.includes('Overview')")
     page.click("nav a[data-page=segments]")
     page.wait_for_selector("main canvas")
     assert "high-value" in page.inner_text("main") or "low-value" in page.inner_text("main")
@@ -422,7 +393,7 @@ def test_dashboard_as_an_analyst_and_an_operator_would_use_it(server, browser, t
     page.click("#adduser button")
     page.wait_for_selector("text=web-added")
     page.click("nav a[data-page=quarantine]")
-    _wait_js(page, "document.querySelector('main').innerText.includes('隔离记录')")
+    wait_js(page, "document.querySelector('main').innerText.includes('隔离记录')")
     page.screenshot(path=str(ARTIFACTS / "web-zh-admin-quarantine.png"), full_page=True)
     context.close()
 
