@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,6 @@ import pytest
 from openpyxl import load_workbook
 
 from custlens import Workspace
-from custlens.collect.generate import ShopSpec
 from custlens.serve import ops_report
 
 pytestmark = pytest.mark.slow
@@ -25,11 +25,11 @@ PLAN_DAY = dt.date(2025, 10, 20)
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def shop(shop: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A copy of the session's generated shop (its lake files are immutable), with a plan."""
     root = tmp_path_factory.mktemp("opsreport")
+    shutil.copytree(shop.lake.root, root / "lake")
     ws = Workspace(lake=root / "lake")
-    ws.generate(ShopSpec(users=3_000, days=365, seed=11))
-    ws.build()
     ws.plan_actions(PLAN_DAY)
     yield ws
     ws.close()
