@@ -180,12 +180,14 @@ class Workspace:
 
     def register_tables(self) -> Registered:
         """Register the published tables in the Hive metastore (the Spark engine's)."""
-        from custlens.engine.hive import register
+        from custlens.engine.hive import refuse_if_served, register
 
-        if self.engine.name != "spark":
+        if self.settings.data["engine"] != "spark":
             raise CustlensError("the Hive metastore is the Spark engine's", hint="use --engine spark")
         if self.settings.get("spark.metastore") == "off":
             raise CustlensError("spark.metastore is off", hint='set spark.metastore = "embedded" or "external"')
+        if self.settings.get("spark.metastore") == "embedded":
+            refuse_if_served(self.lake)  # before a Spark session is started only to be refused
         return register(self.engine, registry.comments())  # type: ignore[arg-type]
 
     def _register_after_build(self) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from custlens.errors import CustlensError
-from custlens.lake import atomic_write_text
+from custlens.lake import Lake, atomic_write_text
 
 if TYPE_CHECKING:
     from custlens.engine.spark import SparkEngine
@@ -119,13 +119,14 @@ def _create_sql(engine: SparkEngine, db: str, entry: Entry, comments: Comments) 
             + f" 'custlens.grain' = {_text(entry.grain)})")
 
 
-def _server_file(engine: SparkEngine) -> Path:
-    return engine.lake.ops("metastore") / "thrift-server.json"
+def _server_file(lake: Lake) -> Path:
+    return lake.ops("metastore") / "thrift-server.json"
 
 
-def running_server(engine: SparkEngine) -> dict[str, Any] | None:
-    """The Thrift server holding the embedded metastore, if one runs (pid still alive)."""
-    path = _server_file(engine)
+def running_server(lake: Lake) -> dict[str, Any] | None:
+    """The Thrift server holding the lake's embedded metastore, if one runs (pid still
+    alive). Read from a file, so a caller can ask before it pays for a Spark session."""
+    path = _server_file(lake)
     try:
         server = json.loads(path.read_text())
         os.kill(int(server["pid"]), 0)
@@ -134,13 +135,19 @@ def running_server(engine: SparkEngine) -> dict[str, Any] | None:
     return server if server["pid"] != os.getpid() else None
 
 
+def refuse_if_served(lake: Lake) -> None:
+    """The embedded (Derby) metastore admits one process: say who holds it."""
+    if server := running_server(lake):
+        raise MetastoreBusy(f"the embedded Hive metastore is held by the Thrift server on "
+                            f"{server['host']}:{server['port']} (pid {server['pid']})")
+
+
 def register(engine: SparkEngine, comments: Comments | None = None) -> Registered:
     """Point the metastore's tables at the lake's published versions."""
     spark, db = engine.spark, engine.options["database"]
     comments = comments or {}
-    if engine.options.get("metastore") == "embedded" and (server := running_server(engine)):
-        raise MetastoreBusy(f"the embedded Hive metastore is held by the Thrift server on "
-                            f"{server['host']}:{server['port']} (pid {server['pid']})")
+    if engine.options.get("metastore") == "embedded":
+        refuse_if_served(engine.lake)
     _sql(spark, f"CREATE DATABASE IF NOT EXISTS {db} COMMENT 'custlens warehouse (ODS → DWD → DWS → ADS)'")
     existing = {r["tableName"] for r in _sql(spark, f"SHOW TABLES IN {db}") if not r["isTemporary"]}
     done = Registered(db)
@@ -179,7 +186,7 @@ def serve_thrift(engine: SparkEngine, comments: Comments, poll_seconds: float,
     conf = engine.spark.sparkContext.getConf()
     mine = {"pid": os.getpid(), "host": conf.get("spark.hadoop.hive.server2.thrift.bind.host"),
             "port": int(conf.get("spark.hadoop.hive.server2.thrift.port") or 10000)}
-    atomic_write_text(_server_file(engine), json.dumps(mine))
+    atomic_write_text(_server_file(engine.lake), json.dumps(mine))
     try:
         if on_change:
             on_change(first)
@@ -188,5 +195,5 @@ def serve_thrift(engine: SparkEngine, comments: Comments, poll_seconds: float,
             if on_change and (change.created or change.dropped):
                 on_change(change)
     finally:
-        _server_file(engine).unlink(missing_ok=True)
+        _server_file(engine.lake).unlink(missing_ok=True)
         server.stop()
