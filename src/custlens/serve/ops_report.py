@@ -24,6 +24,7 @@ from custlens.analysis import monitor, segments
 from custlens.errors import CustlensError
 from custlens.i18n import pick
 from custlens.output import write_xlsx_sheets
+from custlens.views.columns import number_text
 from custlens.warehouse.ads.ads_monitor import SALES, VISITS
 
 PERIODS = ("week", "month")
@@ -334,16 +335,10 @@ def _cell(r: OpsReport, row: dict[str, Any], column: str, kind: str) -> str:
         return (f"{v:.2%}" if row.get("_metric") == "converted" and column != "incremental_total"
                 else f"{v:,.1f}" if row.get("_metric") == "converted"
                 else i18n.money(v, r.lang, r.currency, 2))
-    if kind == "money":
-        return i18n.money(v, r.lang, r.currency)
-    if kind == "pct":
-        return f"{v:+.1%}" if column in ("change", "gmv_per_day_yoy") else f"{v:.1%}"
-    if kind == "times":
-        return f"{v:.2f}×"
-    if isinstance(v, float):
-        return f"{v:,.2f}"
-    if isinstance(v, int):
-        return f"{v:,}"
+    if kind == "pct" and column in ("change", "gmv_per_day_yoy"):
+        return f"{v:+.1%}"  # a change: its sign is the news
+    if isinstance(v, int | float):
+        return number_text(kind, v, r.lang, r.currency)
     return str(v)
 
 

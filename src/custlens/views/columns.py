@@ -72,16 +72,21 @@ def cell_text(column: str, value: object, lang: str, currency: str) -> str:
         return "—"
     if isinstance(value, bool):
         return pick(lang, "是" if value else "否", "yes" if value else "no")
-    kind = kind_of(column)
     if isinstance(value, int | float):
-        if kind == "money":
-            return money(float(value), lang, currency)
-        if kind == "pct":
-            return f"{value:.1%}"
-        if kind == "times":
-            return f"× {value:.2f}"
-        return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+        return number_text(kind_of(column), value, lang, currency)
     return escape(str(value_word(column, value, lang)))
+
+
+def number_text(kind: str, value: int | float, lang: str, currency: str) -> str:
+    """A number as a reader sees it, by its kind — the one place the reports (the analyses'
+    and the operations report) write money, shares and ratios, so they cannot drift apart."""
+    if kind == "money":
+        return money(float(value), lang, currency)
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "times":
+        return f"× {value:.2f}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
 
 
 def percent_columns(columns: list[str] | tuple[str, ...]) -> tuple[str, ...]:
