@@ -184,9 +184,10 @@ class Workspace:
 
         if self.settings.data["engine"] != "spark":
             raise CustlensError("the Hive metastore is the Spark engine's", hint="use --engine spark")
-        if self.settings.get("spark.metastore") == "off":
+        metastore = self.settings.get("spark.metastore")
+        if metastore == "off":
             raise CustlensError("spark.metastore is off", hint='set spark.metastore = "embedded" or "external"')
-        if self.settings.get("spark.metastore") == "embedded":
+        if metastore == "embedded":
             refuse_if_served(self.lake)  # before a Spark session is started only to be refused
         return register(self.engine, registry.comments())  # type: ignore[arg-type]
 

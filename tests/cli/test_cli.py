@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from command_line import Ran, custlens
+from command_line import custlens as _cl
 from custlens.cli import app
 
 runner = CliRunner()
@@ -44,10 +44,6 @@ def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
-
-
-def _cl(cwd, *args, check=True) -> Ran:
-    return custlens(cwd, *args, check=check)
 
 
 def _process(cwd, *args) -> subprocess.CompletedProcess:

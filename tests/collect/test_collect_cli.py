@@ -4,13 +4,9 @@ import json
 
 import pytest
 
-from command_line import custlens
+from command_line import custlens as _cl
 
 pytestmark = pytest.mark.slow  # collects a generated year of logs through the CLI (make test-quick leaves it out)
-
-
-def _cl(cwd, *args):
-    return custlens(cwd, *args)
 
 
 def test_generated_logs_collected_equal_the_generated_shop(tmp_path):

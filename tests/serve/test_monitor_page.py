@@ -17,7 +17,7 @@ from custlens import Workspace
 from custlens.collect.generate import ShopSpec, write_raw
 from custlens.serve.api import create_app
 from custlens.serve.auth import Accounts
-from serving import served, wait_js
+from serving import wait_js
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse 1"
@@ -107,12 +107,6 @@ def test_alert_history_and_acknowledgement_are_recorded(app, lake: Path) -> None
     op = client(app, "op1")
     assert op.get("/api/monitor").status_code == 403
     assert op.get("/api/monitor/alerts").status_code == 403
-
-
-@pytest.fixture(scope="module")
-def server(app):
-    with served(app) as url:
-        yield url
 
 
 def test_the_page_draws_the_band_and_acknowledges_from_the_browser(server, tmp_path) -> None:

@@ -18,7 +18,7 @@ from custlens.collect.generate import ShopSpec
 from custlens.serve.api import create_app
 from custlens.serve.auth import Accounts, hash_password, verify_password
 from custlens.store import VALUE_ORDER, DuckDBStore, PostgresStore, ranked_sql
-from serving import served, wait_js
+from serving import wait_js
 
 pytestmark = pytest.mark.slow  # a served year, the dashboard in Chromium, the schema fuzzed (make test-quick leaves it out)
 
@@ -268,13 +268,6 @@ def test_no_request_the_schema_allows_causes_a_server_error(app):
 
         call()
     assert seen.get(200) and (seen.get(422) or seen.get(400))
-
-
-@pytest.fixture(scope="module")
-def server(app):
-    """The app on a loopback port, in a thread, as `custlens serve` runs it."""
-    with served(app) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
